@@ -187,8 +187,17 @@ class Card:
             temperature = float(calibration.get("temperature", 1.0))
             onnx = data["onnx"]
             core = {
-                "schema", "name", "version", "created", "architecture", "onnx", "labels",
-                "untrained_controlled", "preprocessing", "decision", "limitations",
+                "schema",
+                "name",
+                "version",
+                "created",
+                "architecture",
+                "onnx",
+                "labels",
+                "untrained_controlled",
+                "preprocessing",
+                "decision",
+                "limitations",
             }
             card = cls(
                 name=str(data["name"]),

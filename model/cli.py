@@ -13,15 +13,31 @@ from .errors import ImageError, PlantscoutError
 
 @click.command(name="score")
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model", "-m", type=click.Path(path_type=Path), default=None,
-              help="Bundle directory (default: the released default bundle).")
+@click.option(
+    "--model",
+    "-m",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Bundle directory (default: the released default bundle).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="ONNX Runtime intra-op threads.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
-              help="Images per network call.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of the table.")
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Images per network call.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the table.",
+)
 def app(
     images: tuple[Path, ...],
     model: Path | None,
@@ -45,9 +61,11 @@ def app(
             result = scorer.score_image(scorer.read(path)).as_dict()
         except (ImageError, OSError) as exc:
             failures += 1
-            error = exc.as_dict() if isinstance(exc, ImageError) else {
-                "code": "unreadable", "message": str(exc)
-            }
+            error = (
+                exc.as_dict()
+                if isinstance(exc, ImageError)
+                else {"code": "unreadable", "message": str(exc)}
+            )
             if as_json:
                 print(json.dumps({"file": str(path), "error": error}, ensure_ascii=False))
             else:

@@ -94,9 +94,7 @@ def decode_bytes(
     min_decoded_side: int | None = None,
 ) -> DecodedImage:
     if len(data) > limits.max_bytes:
-        raise ImageTooLarge(
-            f"file is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes"
-        )
+        raise ImageTooLarge(f"file is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes")
     if not data:
         raise TruncatedImage("file is empty")
     digest = hashlib.sha256(data).hexdigest()
@@ -160,9 +158,7 @@ def _open_header(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
-        raise UnsupportedFormat(
-            "not a supported image (JPEG, PNG, WebP or HEIC expected)"
-        ) from exc
+        raise UnsupportedFormat("not a supported image (JPEG, PNG, WebP or HEIC expected)") from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(str(exc)) from exc
     except (OSError, SyntaxError, ValueError) as exc:

@@ -39,9 +39,12 @@ class Level(StrEnum):
 
 UNUSABLE_REASONS: dict[str, Text] = {
     "not_a_plant": Text(
-        zh="照片中未发现植物，请对准植株重新拍摄", en="No plant found in the photo: retake it aimed at the plant"
+        zh="照片中未发现植物，请对准植株重新拍摄",
+        en="No plant found in the photo: retake it aimed at the plant",
     ),
-    "too_dark": Text(zh="照片太暗，请在光线充足处重拍", en="Photo too dark: retake it in better light"),
+    "too_dark": Text(
+        zh="照片太暗，请在光线充足处重拍", en="Photo too dark: retake it in better light"
+    ),
     "too_small": Text(
         zh="照片分辨率太低，请靠近植株重拍", en="Photo too small: move closer and retake it"
     ),
@@ -232,7 +235,12 @@ def combine_scores(scores: Sequence[Score]) -> dict[str, Any]:
     if not scores:
         raise ValueError("combine_scores needs at least one score")
     if not usable:
-        return {"verdict": Verdict.UNUSABLE.value, "photos": len(scores), "usable": 0, "species": []}
+        return {
+            "verdict": Verdict.UNUSABLE.value,
+            "photos": len(scores),
+            "usable": 0,
+            "species": [],
+        }
     verdict = max((s.verdict for s in usable), key=lambda v: v.rank)
     species: list[dict[str, Any]] = []
     for key in [s.key for s in usable[0].species]:

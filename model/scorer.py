@@ -46,7 +46,9 @@ class Scorer:
     ) -> None:
         import onnxruntime as ort
 
-        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle, check_onnx=False)
+        self.bundle = (
+            bundle if isinstance(bundle, Bundle) else load_bundle(bundle, check_onnx=False)
+        )
         self.card = self.bundle.card
         self.batch_size = max(1, batch_size)
         self.limits = limits
@@ -63,7 +65,9 @@ class Scorer:
             raise BundleError(f"cannot load {self.bundle.onnx_path}: {exc}") from exc
         check_graph(self.bundle, self._session)
         # Tiles have no `unusable` rule: a tile of bare soil is simply clear.
-        self._tile_card = replace(self.card, decision=replace(self.card.decision, unusable_label=None))
+        self._tile_card = replace(
+            self.card, decision=replace(self.card.decision, unusable_label=None)
+        )
 
     @property
     def identity(self) -> dict[str, str]:
@@ -108,7 +112,9 @@ class Scorer:
                         self.card,
                         raw.logits[i],
                         self.identity,
-                        image=ImageInfo(decoded.sha256, decoded.width, decoded.height, decoded.format),
+                        image=ImageInfo(
+                            decoded.sha256, decoded.width, decoded.height, decoded.format
+                        ),
                         quality_reason=self._quality_reason(decoded, batch[i]),
                         embedding=raw.embeddings[i],
                     )
@@ -131,13 +137,13 @@ class Scorer:
 
     # -- tiles ---------------------------------------------------------------------------
     def score_tiles(self, tiles: Sequence[np.ndarray]) -> list[Score]:
-        """Score uint8 HWC tiles already cut at ``input_size`` (drone scanning).
-
-        """
+        """Score uint8 HWC tiles already cut at ``input_size`` (drone scanning)."""
         batch = stack_tiles(tiles, self.card.preprocessing)
         raw = self.run(batch)
         return [
-            score_from_logits(self._tile_card, raw.logits[i], self.identity, embedding=raw.embeddings[i])
+            score_from_logits(
+                self._tile_card, raw.logits[i], self.identity, embedding=raw.embeddings[i]
+            )
             for i in range(len(tiles))
         ]
 
@@ -147,9 +153,10 @@ class Scorer:
             return "too_small"
         # Mean luma of the model's own input, undoing normalisation: what the model "sees".
         spec = self.card.preprocessing
-        rgb = tensor * np.asarray(spec.std, np.float32)[:, None, None] + np.asarray(
-            spec.mean, np.float32
-        )[:, None, None]
+        rgb = (
+            tensor * np.asarray(spec.std, np.float32)[:, None, None]
+            + np.asarray(spec.mean, np.float32)[:, None, None]
+        )
         luma = float((0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).mean())
         if luma < rule.min_mean_luma:
             return "too_dark"

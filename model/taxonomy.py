@@ -116,7 +116,8 @@ TAXONOMY: dict[str, Label] = {
             name=Text(zh="罂粟", en="Opium poppy"),
             role=Role.CONTROLLED,
             description=Text(
-                zh="毒品原植物，禁止非法种植", en="Drug source plant; illegal to grow without licence"
+                zh="毒品原植物，禁止非法种植",
+                en="Drug source plant; illegal to grow without licence",
             ),
             field_marks=_POPPY_MARKS,
         ),

@@ -62,7 +62,11 @@ def tiny_onnx_model(labels: tuple[str, ...] = TINY_LABELS, input_size: int = 64)
     graph = helper.make_graph(
         nodes,
         "plantscout_tiny",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, input_size, input_size])],
+        [
+            helper.make_tensor_value_info(
+                INPUT_NAME, TensorProto.FLOAT, ["batch", 3, input_size, input_size]
+            )
+        ],
         [
             helper.make_tensor_value_info(LOGITS_OUTPUT, TensorProto.FLOAT, ["batch", len(labels)]),
             helper.make_tensor_value_info(EMBEDDING_OUTPUT, TensorProto.FLOAT, ["batch", 3]),
@@ -109,7 +113,11 @@ def build_tiny_bundle(
         "version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "architecture": "colour-rule (test only)",
-        "onnx": {"file": ONNX_FILE, "sha256": file_sha256(directory / ONNX_FILE), "embedding_dim": 3},
+        "onnx": {
+            "file": ONNX_FILE,
+            "sha256": file_sha256(directory / ONNX_FILE),
+            "embedding_dim": 3,
+        },
         "labels": label_entries,
         "preprocessing": {
             "input_size": input_size,

@@ -37,7 +37,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "datasets": CommandSpec(
         "plantscout.datasets.cli:app", "Build, inspect and import training datasets."
     ),
-    "train": CommandSpec("plantscout.training.cli:train_app", "Train a model from a config.", "train"),
+    "train": CommandSpec(
+        "plantscout.training.cli:train_app", "Train a model from a config.", "train"
+    ),
     "evaluate": CommandSpec(
         "plantscout.training.evaluate_cli:app", "Evaluate a bundle or run on a dataset split."
     ),

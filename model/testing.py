@@ -34,7 +34,7 @@ _WEIGHTS = {
     "ornamental_poppy": ((4.0, -2.0, -2.0), 0.0),
     "cannabis_lookalike": ((0.0, 0.0, 0.0), -1.0),
     "other_plant": ((-2.0, -2.0, 4.0), 0.0),
-    "background": ((0.0, 0.0, 0.0), 1.0),
+    "background": ((0.0, 0.0, 0.0), 2.0),
 }
 
 TINY_THRESHOLDS: dict[str, dict[str, float | None]] = {

@@ -1,0 +1,103 @@
+"""The inference core runs without torch, and the parts import only in the allowed direction."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A meta-path hook that makes `import torch` (and friends) fail, as on a machine without them.
+BLOCK = """
+import sys
+class _Block:
+    blocked = {blocked!r}
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in self.blocked:
+            raise ImportError(f"{{name}} is blocked for this test")
+        return None
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def run_blocked(code: str, blocked: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    script = BLOCK.format(blocked=set(blocked)) + code
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+
+
+def test_model_scores_with_torch_blocked(tiny_bundle: Path, real_photo) -> None:
+    code = f"""
+import plantscout.model as m
+from plantscout.model import scorer, intake, bundle, score, preprocess, taxonomy, cli
+s = m.Scorer({str(tiny_bundle)!r}, intra_op_threads=1)
+print(s.score_image(s.read({str(real_photo("cannabis"))!r})).verdict.value)
+assert "torch" not in sys.modules
+"""
+    result = run_blocked(code, ("torch", "torchvision", "timm", "albumentations"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in {"suspected", "review", "clear", "unusable"}
+
+
+def test_the_block_itself_works() -> None:
+    result = run_blocked("import torch", ("torch",))
+    assert result.returncode != 0 and "blocked" in result.stderr
+
+
+def test_cli_help_lists_commands_without_heavy_imports() -> None:
+    code = """
+from click.testing import CliRunner
+from plantscout.cli import cli
+result = CliRunner().invoke(cli, ["--help"])
+assert result.exit_code == 0, result.output
+for name in ("score", "scan", "train", "serve", "datasets", "evaluate", "export"):
+    assert name in result.output, name
+heavy = {"torch", "fastapi", "sqlalchemy", "onnxruntime", "timm"} & set(sys.modules)
+assert not heavy, heavy
+"""
+    result = run_blocked(code, ("torch",))
+    assert result.returncode == 0, result.stderr
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level >= 2:
+            names.add("." * node.level + (node.module or ""))
+    return names
+
+
+FORBIDDEN = {
+    "model": (
+        "torch",
+        "torchvision",
+        "timm",
+        "albumentations",
+        "plantscout.training",
+        "plantscout.serve",
+    ),
+    "serve": ("torch", "torchvision", "timm", "albumentations", "plantscout.training"),
+    "datasets": ("torch", "plantscout.training", "plantscout.serve"),
+}
+
+
+@pytest.mark.parametrize("part", sorted(FORBIDDEN))
+def test_dependency_direction(part: str) -> None:
+    offenders = []
+    for path in (REPO / part).rglob("*.py"):
+        for name in _imports(path):
+            if name.startswith(".."):
+                offenders.append(f"{path.relative_to(REPO)} reaches out of its part with {name}")
+            elif any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[part]):
+                offenders.append(f"{path.relative_to(REPO)} imports {name}")
+    assert not offenders, offenders

@@ -1,0 +1,413 @@
+// Capture and file: photos (scored as soon as they are added), device location with its
+// accuracy, site type, unit, notes, a nearby open target; then into the queue and sent.
+
+import { NetworkError, api, getKey } from "./api.js";
+import { fmtDistance, t } from "./i18n.js";
+import * as queue from "./queue.js";
+import { newId } from "./store.js";
+import { el, renderScore, verdictBadge } from "./verdict.js";
+import { errorText, settings, SITE_TYPES } from "./common.js";
+
+const MAX_PHOTOS = 10;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  photos: [], // {key, blob, name, type, url, status: scoring|scored|offline|error, score, error}
+  fix: null, // {lat, lon, accuracy, at}
+  gpsError: null,
+  watchId: null,
+  targets: [],
+};
+
+// ---------- photos ----------
+
+function addFiles(files, replaceKey = null) {
+  const list = [...files];
+  $("photo-msg").hidden = true;
+  if (replaceKey) {
+    const i = state.photos.findIndex((p) => p.key === replaceKey);
+    if (i >= 0 && list.length) {
+      URL.revokeObjectURL(state.photos[i].url);
+      state.photos[i] = newPhoto(list[0]);
+      scorePhoto(state.photos[i]);
+    }
+  } else {
+    const room = MAX_PHOTOS - state.photos.length;
+    if (list.length > room) {
+      $("photo-msg").textContent = t("too_many_photos", { max: MAX_PHOTOS });
+      $("photo-msg").hidden = false;
+    }
+    for (const file of list.slice(0, Math.max(room, 0))) {
+      const photo = newPhoto(file);
+      state.photos.push(photo);
+      scorePhoto(photo);
+    }
+  }
+  renderPhotos();
+}
+
+function newPhoto(file) {
+  return {
+    key: newId(),
+    blob: file,
+    name: file.name || "photo.jpg",
+    type: file.type || "image/jpeg",
+    url: URL.createObjectURL(file),
+    status: "scoring",
+    score: null,
+    error: null,
+  };
+}
+
+async function scorePhoto(photo) {
+  photo.status = "scoring";
+  renderPhotos();
+  const form = new FormData();
+  form.append("photos", photo.blob, photo.name);
+  try {
+    const body = await api.post("/v1/score", form, { timeoutMs: 60000 });
+    photo.score = body.photos[0].score;
+    photo.status = "scored";
+  } catch (err) {
+    photo.status = err instanceof NetworkError ? "offline" : "error";
+    photo.error = err;
+  }
+  if (state.photos.includes(photo)) renderPhotos();
+}
+
+function removePhoto(key) {
+  const i = state.photos.findIndex((p) => p.key === key);
+  if (i >= 0) {
+    URL.revokeObjectURL(state.photos[i].url);
+    state.photos.splice(i, 1);
+  }
+  renderPhotos();
+}
+
+function retakeInput(photo) {
+  const input = el("input", { type: "file", accept: "image/*", capture: "environment", class: "sr-only" });
+  input.addEventListener("change", () => addFiles(input.files, photo.key));
+  return input;
+}
+
+function photoStatus(photo) {
+  if (photo.status === "scored") return renderScore(photo.score);
+  if (photo.status === "scoring") return el("p", { class: "hint", role: "status" }, t("scoring"));
+  if (photo.status === "offline") {
+    return el("div", {}, verdictBadge("pending"), el("p", { class: "hint" }, t("not_scored_offline")));
+  }
+  return el("p", { class: "notice err" }, t("score_failed", { msg: errorText(photo.error) }));
+}
+
+export function renderPhotos() {
+  $("photos-legend").textContent = t("photos_count", { n: state.photos.length, max: MAX_PHOTOS });
+  const list = $("photo-list");
+  list.replaceChildren(
+    ...state.photos.map((photo, i) => {
+      const unusable = photo.status === "scored" && photo.score.verdict === "unusable";
+      const retake = el(
+        "label",
+        { class: `btn ${unusable ? "primary" : ""}` },
+        t("retake"),
+        retakeInput(photo),
+      );
+      return el(
+        "li",
+        { class: "photo", "data-photo": i + 1, "data-status": photo.status },
+        el("img", { src: photo.url, alt: t("photo_n", { n: i + 1 }) }),
+        el("div", {}, el("strong", {}, t("photo_n", { n: i + 1 })), photoStatus(photo)),
+        el(
+          "div",
+          { class: "actions" },
+          retake,
+          el(
+            "button",
+            {
+              type: "button",
+              class: "btn danger",
+              "aria-label": `${t("remove_photo")} ${t("photo_n", { n: i + 1 })}`,
+              onclick: () => removePhoto(photo.key),
+            },
+            t("remove_photo"),
+          ),
+        ),
+      );
+    }),
+  );
+  const full = state.photos.length >= MAX_PHOTOS;
+  $("photo-camera").disabled = full;
+  $("photo-pick").disabled = full;
+}
+
+// ---------- location ----------
+
+function startGps() {
+  if (!("geolocation" in navigator)) {
+    state.gpsError = t("location_unsupported");
+    renderGps();
+    return;
+  }
+  if (state.watchId !== null) navigator.geolocation.clearWatch(state.watchId);
+  state.gpsError = null;
+  renderGps();
+  state.watchId = navigator.geolocation.watchPosition(
+    (pos) => {
+      const fix = {
+        lat: pos.coords.latitude,
+        lon: pos.coords.longitude,
+        accuracy: pos.coords.accuracy,
+        at: pos.timestamp,
+      };
+      const moved = !state.fix || distance(state.fix, fix) > 50;
+      // keep the better of two fixes taken close together
+      if (!state.fix || fix.accuracy <= state.fix.accuracy || fix.at - state.fix.at > 60000) {
+        state.fix = fix;
+      }
+      state.gpsError = null;
+      renderGps();
+      if (moved) loadTargets();
+    },
+    (err) => {
+      state.gpsError = err.message || String(err.code);
+      renderGps();
+    },
+    { enableHighAccuracy: true, maximumAge: 10000, timeout: 60000 },
+  );
+}
+
+export function renderGps() {
+  const status = $("gps-status");
+  const warn = $("gps-warn");
+  warn.hidden = true;
+  if (state.fix) {
+    const { lat, lon, accuracy } = state.fix;
+    status.textContent = t("location_value", {
+      lat: lat.toFixed(6),
+      lon: lon.toFixed(6),
+      acc: Math.round(accuracy),
+    });
+    const max = settings.accuracyThreshold();
+    if (accuracy > max) {
+      warn.textContent = t("location_poor", { acc: Math.round(accuracy), max });
+      warn.hidden = false;
+    }
+  } else if (state.gpsError) {
+    status.textContent = "";
+    warn.textContent = t("location_denied", { msg: state.gpsError });
+    warn.hidden = false;
+  } else {
+    status.textContent = t("locating");
+  }
+}
+
+// Great-circle distance in metres.
+export function distance(a, b) {
+  const r = 6371008.8;
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h =
+    Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+// ---------- nearby open targets ----------
+
+async function loadTargets() {
+  if (!getKey() || !state.fix) {
+    renderTargets();
+    return;
+  }
+  try {
+    const body = await api.get("/v1/targets/nearby", {
+      lat: state.fix.lat,
+      lon: state.fix.lon,
+      status: "open",
+    });
+    state.targets = body.items || [];
+  } catch {
+    // offline or not allowed: keep what we had; linking is optional
+  }
+  renderTargets();
+}
+
+export function renderTargets() {
+  const select = $("target");
+  const keep = select.value;
+  const options = [el("option", { value: "" }, t("target_none"))];
+  for (const target of state.targets) {
+    const dist = target.distance_m ?? (state.fix ? distance(state.fix, target) : null);
+    options.push(
+      el(
+        "option",
+        { value: target.id },
+        t("target_item", {
+          id: target.name || target.issuer_id,
+          dist: fmtDistance(dist),
+          source: target.issuer,
+        }),
+      ),
+    );
+  }
+  select.replaceChildren(...options);
+  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+  $("target-msg").textContent = state.fix && !state.targets.length ? t("targets_none_near") : "";
+}
+
+// ---------- site types ----------
+
+export function renderSiteTypes() {
+  const select = $("site-type");
+  const keep = select.value;
+  select.replaceChildren(
+    el("option", { value: "" }, t("choose")),
+    ...SITE_TYPES.map((v) => el("option", { value: v }, t(`site_${v}`))),
+  );
+  select.value = keep;
+}
+
+// ---------- submit ----------
+
+function showMessage(text, kind = "warn") {
+  const msg = $("submit-msg");
+  msg.textContent = text;
+  msg.className = `notice ${kind}`;
+  msg.hidden = !text;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  showMessage("");
+  if (!getKey()) return showMessage(t("need_key"));
+  if (!state.photos.length) return showMessage(t("need_photo"));
+  if (!$("site-type").value) {
+    $("site-type").focus();
+    return showMessage(t("need_site"));
+  }
+  const scored = state.photos.filter((p) => p.status === "scored");
+  if (scored.length === state.photos.length && scored.every((p) => p.score.verdict === "unusable")) {
+    return showMessage(t("all_unusable"));
+  }
+  const button = $("submit");
+  button.disabled = true;
+  button.textContent = t("submitting");
+  try {
+    const photos = await Promise.all(
+      state.photos.map(async (p) => ({ name: p.name, type: p.type, data: await p.blob.arrayBuffer() })),
+    );
+    const fix = state.fix;
+    const record = {
+      id: newId(),
+      created_at: new Date().toISOString(),
+      meta: {
+        unit: $("unit").value.trim(),
+        site_type: $("site-type").value,
+        notes: $("notes").value.trim(),
+        target_id: $("target").value,
+        lat: fix ? fix.lat : null,
+        lon: fix ? fix.lon : null,
+        accuracy_m: fix ? Math.round(fix.accuracy * 10) / 10 : null,
+        observed_at: new Date().toISOString(),
+      },
+      photos,
+    };
+    settings.setUnit(record.meta.unit);
+    await queue.enqueue(record);
+    const results = await queue.flush();
+    const result = results.get(record.id);
+    showFiled(record, result);
+  } finally {
+    button.disabled = false;
+    button.textContent = t("submit");
+  }
+}
+
+function showFiled(record, result) {
+  $("capture-form").hidden = true;
+  const section = $("filed");
+  const msg = $("filed-msg");
+  const detail = $("filed-detail");
+  detail.replaceChildren();
+  section.hidden = false;
+  if (result && result.ok) {
+    const inspection = result.inspection;
+    msg.className = "notice ok";
+    msg.textContent = t("filed", { id: inspection.id.slice(0, 8) });
+    section.dataset.inspection = inspection.id;
+    detail.append(
+      el("p", {}, el("strong", {}, `${t("combined")}: `), verdictBadge(inspection.verdict)),
+      el(
+        "ol",
+        { class: "photos" },
+        (inspection.photos || []).map((photo, i) =>
+          el(
+            "li",
+            { class: "photo", "data-photo": i + 1 },
+            el("img", { src: state.photos[i] ? state.photos[i].url : "", alt: t("photo_n", { n: i + 1 }) }),
+            el("div", {}, el("strong", {}, t("photo_n", { n: i + 1 })), renderScore(photo.score)),
+          ),
+        ),
+      ),
+    );
+  } else if (result && result.final) {
+    msg.className = "notice err";
+    msg.textContent = t("status_failed", { msg: errorText(result.error) });
+    section.dataset.inspection = "";
+  } else {
+    msg.className = "notice warn";
+    msg.textContent = t("queued");
+    section.dataset.inspection = "";
+  }
+  msg.focus?.();
+}
+
+function reset() {
+  for (const photo of state.photos) URL.revokeObjectURL(photo.url);
+  state.photos = [];
+  $("notes").value = "";
+  $("target").value = "";
+  $("site-type").value = "";
+  showMessage("");
+  $("filed").hidden = true;
+  $("capture-form").hidden = false;
+  renderPhotos();
+  window.scrollTo(0, 0);
+}
+
+export function initCapture() {
+  $("photo-camera").addEventListener("change", (e) => {
+    addFiles(e.target.files);
+    e.target.value = "";
+  });
+  $("photo-pick").addEventListener("change", (e) => {
+    addFiles(e.target.files);
+    e.target.value = "";
+  });
+  $("gps-refresh").addEventListener("click", () => {
+    state.fix = null;
+    startGps();
+  });
+  $("target-refresh").addEventListener("click", loadTargets);
+  $("capture-form").addEventListener("submit", submit);
+  $("new-inspection").addEventListener("click", reset);
+  $("unit").value = settings.unit();
+  $("filed-msg").tabIndex = -1;
+  renderSiteTypes();
+  renderPhotos();
+  renderTargets();
+  startGps();
+}
+
+// Re-score photos that were added offline, once the network is back.
+export function rescoreOffline() {
+  for (const photo of state.photos) if (photo.status === "offline") scorePhoto(photo);
+}
+
+export function rerenderCapture() {
+  renderSiteTypes();
+  renderPhotos();
+  renderGps();
+  renderTargets();
+}
+
+

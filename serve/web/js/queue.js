@@ -1,0 +1,113 @@
+// The offline queue. Every inspection is written to IndexedDB *before* it is sent, and leaves
+// the queue only when the server has acknowledged it. The record's id is generated on the
+// device, and the service treats a repeated id as the same record, so a send whose answer was
+// lost (a dropped connection after the server committed) is safe to repeat: it is never filed
+// twice. Only one send runs at a time in a page (and, where Web Locks exist, across tabs).
+
+import { ApiError, NetworkError, api } from "./api.js";
+import * as store from "./store.js";
+
+const listeners = new Set();
+let running = null;
+let again = false;
+
+export function onChange(fn) {
+  listeners.add(fn);
+}
+
+function changed() {
+  for (const fn of listeners) fn();
+}
+
+export async function enqueue(record) {
+  await store.putQueued({ ...record, status: "waiting", error: null, attempts: 0 });
+  changed();
+}
+
+function formFor(record) {
+  const form = new FormData();
+  form.append("id", record.id);
+  for (const [name, value] of Object.entries(record.meta)) {
+    if (value !== null && value !== undefined && value !== "") form.append(name, String(value));
+  }
+  record.photos.forEach((photo, i) => {
+    const blob = new Blob([photo.data], { type: photo.type || "image/jpeg" });
+    form.append("photos", blob, photo.name || `photo-${i + 1}.jpg`);
+  });
+  return form;
+}
+
+// Send one record; resolves with the server's inspection, or throws.
+async function sendOne(record) {
+  await store.putQueued({ ...record, status: "sending", attempts: (record.attempts || 0) + 1 });
+  changed();
+  return api.post("/v1/inspections", formFor(record), { timeoutMs: 180000 });
+}
+
+function summary(record, inspection) {
+  return {
+    created_at: record.created_at,
+    sent_at: new Date().toISOString(),
+    verdict: inspection.verdict,
+    photos: record.photos.length,
+    site_type: record.meta.site_type,
+    unit: inspection.unit,
+  };
+}
+
+async function run(includeFailed, results) {
+  const queued = await store.listQueued();
+  for (const record of queued) {
+    if (record.status === "failed" && !includeFailed) continue;
+    try {
+      const inspection = await sendOne(record);
+      await store.markSent(record.id, summary(record, inspection));
+      results.set(record.id, { ok: true, inspection });
+    } catch (err) {
+      const fresh = (await store.getQueued(record.id)) || record;
+      if (err instanceof ApiError && !err.retryable) {
+        await store.putQueued({ ...fresh, status: "failed", error: err.message, code: err.code });
+        results.set(record.id, { ok: false, error: err, final: true });
+        continue;
+      }
+      const status = err instanceof NetworkError ? "waiting" : "retry";
+      await store.putQueued({ ...fresh, status, error: err.message, code: err.code || null });
+      results.set(record.id, { ok: false, error: err, final: false });
+      break; // the network or the server is down: the rest would fail the same way
+    } finally {
+      changed();
+    }
+  }
+}
+
+// Send everything waiting. Concurrent callers share the one run (and ask for one more pass).
+// Returns a Map id -> {ok, inspection | error} for the records tried.
+export function flush({ includeFailed = false } = {}) {
+  if (running) {
+    again = true;
+    return running;
+  }
+  const results = new Map();
+  const once = () =>
+    navigator.locks
+      ? navigator.locks.request("plantscout-queue", () => run(includeFailed, results))
+      : run(includeFailed, results);
+  running = (async () => {
+    try {
+      do {
+        again = false;
+        await once();
+      } while (again);
+    } finally {
+      running = null;
+    }
+    return results;
+  })();
+  return running;
+}
+
+export async function pendingCount() {
+  return (await store.listQueued()).length;
+}
+
+export { store };

@@ -1,0 +1,18 @@
+"""HTTP routers, one per resource. ``create_app`` mounts every module listed in ``ROUTERS``.
+
+To add a resource (e.g. the drone batch-scan jobs), write ``routers/<name>.py`` exposing a
+``router = APIRouter(...)`` that uses the dependencies in ``plantscout.serve.deps`` (auth,
+services, sessions), and add its module name here; or pass ``extra_routers`` to ``create_app``.
+Paths under ``/v1/``; ``/`` is left for the field web page.
+"""
+
+ROUTERS: tuple[str, ...] = (
+    "health",
+    "score",
+    "inspections",
+    "targets",
+    "exports",
+    "reports",
+    "keys",
+    "admin",
+)

@@ -1,0 +1,149 @@
+"""Exports: inspections and targets as CSV / GeoJSON / KML; reviewed photos as training data."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from ..deps import get_services, require_inspector, require_reviewer
+from ..keys import Principal
+from ..schemas.common import ERROR_RESPONSES
+from ..services import exports, manifest
+from ..services import targets as target_service
+from ..services.filters import InspectionFilter, inspection_filter
+from ..state import Services
+from ..vocab import TargetStatus
+from .targets import target_query
+
+router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=ERROR_RESPONSES)
+
+Format = Literal["csv", "geojson", "kml"]
+_FILE_RESPONSES = {
+    200: {
+        "content": {
+            "text/csv": {},
+            "application/geo+json": {},
+            "application/vnd.google-earth.kml+xml": {},
+        }
+    }
+}
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _stream(chunks, fmt: str, stem: str) -> StreamingResponse:
+    return StreamingResponse(
+        (c.encode("utf-8") for c in chunks),
+        media_type=exports.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}-{_stamp()}.{fmt}"'},
+    )
+
+
+@router.get(
+    "/inspections.{fmt}",
+    response_class=StreamingResponse,
+    responses=_FILE_RESPONSES,
+    summary="Inspections as CSV, GeoJSON or KML",
+)
+def export_inspections(
+    fmt: Format,
+    flt: InspectionFilter = Depends(inspection_filter),
+    services: Services = Depends(get_services),
+) -> StreamingResponse:
+    """Same filters as the list; inspectors get their own unit only."""
+    batches = exports.inspection_batches(services.db.reader, flt)
+    if fmt == "csv":
+        chunks = exports.write_csv(exports.INSPECTION_COLUMNS, batches)
+    elif fmt == "geojson":
+        chunks = exports.write_geojson(batches, exports.inspection_geometry)
+    else:
+        chunks = exports.write_kml(
+            "plantscout inspections",
+            batches,
+            geometry=exports.inspection_geometry,
+            name=exports.kml_inspection_name,
+            style=lambda p: p["verdict"],
+            colours=exports._VERDICT_COLOURS,
+        )
+    return _stream(chunks, fmt, "inspections")
+
+
+@router.get(
+    "/targets.{fmt}",
+    response_class=StreamingResponse,
+    responses=_FILE_RESPONSES,
+    summary="Targets as CSV, GeoJSON or KML",
+)
+def export_targets(
+    fmt: Format,
+    status: list[TargetStatus] = Query(default=[]),
+    unit: list[str] = Query(default=[]),
+    issuer: str | None = Query(None, max_length=100),
+    bbox: str | None = Query(None),
+    principal: Principal = Depends(require_inspector),
+    services: Services = Depends(get_services),
+) -> StreamingResponse:
+    query = target_query(principal, status, unit, issuer, bbox)
+    batches = exports.target_batches(services.db.reader, query, target_service.linked_counts)
+    if fmt == "csv":
+        chunks = exports.write_csv(exports.TARGET_COLUMNS, batches)
+    elif fmt == "geojson":
+        chunks = exports.write_geojson(batches, exports.target_geometry)
+    else:
+        chunks = exports.write_kml(
+            "plantscout targets",
+            batches,
+            geometry=exports.target_geometry,
+            name=exports.kml_target_name,
+            style=lambda p: p["status"],
+            colours=exports._STATUS_COLOURS,
+        )
+    return _stream(chunks, fmt, "targets")
+
+
+@router.get(
+    "/training.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Reviewed photos as a labelled dataset manifest",
+)
+def export_training_manifest(
+    flt: InspectionFilter = Depends(inspection_filter),
+    _reviewer: Principal = Depends(require_reviewer),
+    services: Services = Depends(get_services),
+) -> StreamingResponse:
+    """The manifest only; paths point into the zip export's ``images/`` folder."""
+    records = manifest.rows(services.db.reader, flt, services.settings.training_licence)
+    return StreamingResponse(
+        (c.encode("utf-8") for c in manifest.write_csv(records)),
+        media_type=exports.MEDIA_TYPES["csv"],
+        headers={"Content-Disposition": f'attachment; filename="training-{_stamp()}.csv"'},
+    )
+
+
+@router.get(
+    "/training.zip",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+    summary="Reviewed photos + manifest, ready for `plantscout datasets build`",
+)
+def export_training_zip(
+    flt: InspectionFilter = Depends(inspection_filter),
+    _reviewer: Principal = Depends(require_reviewer),
+    services: Services = Depends(get_services),
+) -> FileResponse:
+    records = manifest.rows(services.db.reader, flt, services.settings.training_licence)
+    path = manifest.write_zip(records, services.store)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"training-{_stamp()}.zip",
+        background=BackgroundTask(os.unlink, path),
+    )

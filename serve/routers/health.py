@@ -1,0 +1,41 @@
+"""Liveness, readiness and Prometheus metrics: unauthenticated, for orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+
+from ..deps import get_services
+from ..state import Services
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Database reachable and model loaded")
+def readyz(services: Services = Depends(get_services)) -> JSONResponse:
+    checks: dict[str, dict[str, object]] = {}
+    try:
+        services.db.ping()
+        checks["database"] = {"ok": True, "backend": services.db.backend}
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        checks["database"] = {"ok": False, "error": exc.__class__.__name__}
+    if services.scoring is not None:
+        checks["model"] = {"ok": True, **services.scoring.identity}
+    else:
+        checks["model"] = {"ok": False, "error": services.model_error}
+    checks["photo_store"] = {"ok": services.store.root.is_dir()}
+    ready = all(c["ok"] for c in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(services: Services = Depends(get_services)) -> Response:
+    return Response(services.metrics.render(), media_type=services.metrics.content_type)

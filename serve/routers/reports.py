@@ -1,0 +1,51 @@
+"""Reports: coverage per unit over a date range."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from ..deps import read_session, require_reviewer
+from ..errors import Unprocessable
+from ..keys import Principal
+from ..schemas.common import ERROR_RESPONSES
+from ..schemas.reports import CoverageReport, UnitCoverage
+from ..services.coverage import coverage
+from ..services.filters import parse_instant
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERROR_RESPONSES)
+
+
+@router.get(
+    "/coverage",
+    response_model=CoverageReport,
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Coverage per unit",
+)
+def coverage_report(
+    since: str | None = Query(None, description="ISO date/datetime (inclusive)."),
+    until: str | None = Query(None, description="ISO date (inclusive) or datetime (exclusive)."),
+    unit: list[str] = Query(default=[]),
+    format: Literal["json", "csv"] = Query("json"),
+    _principal: Principal = Depends(require_reviewer),
+    session: Session = Depends(read_session),
+):
+    """Targets checked, inspections, suspected, confirmed and plants eradicated per unit."""
+    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
+    if start and stop and start >= stop:
+        raise Unprocessable("since must be before until")
+    report = coverage(session, start, stop, tuple(unit))
+    if format == "json":
+        return report
+    buffer = io.StringIO()
+    columns = list(UnitCoverage.model_fields)
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in [*report.units, report.totals]:
+        writer.writerow(row.model_dump())
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")

@@ -1,0 +1,107 @@
+"""Service settings, read from the environment (``PLANTSCOUT_*``) and an optional ``.env``.
+
+One data directory holds everything a default install writes (the SQLite file and the photo
+store), so an office can back up or move the whole service by copying one folder. Every knob
+has a safe default; tests build a ``Settings`` object directly and pass it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything ``create_app`` needs. Field names map to ``PLANTSCOUT_<NAME>`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PLANTSCOUT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("var"), description="Holds the SQLite file and the photo store.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file <data_dir>/plantscout.db."
+    )
+    photo_dir: Path | None = Field(None, description="Photo store; default: <data_dir>/photos.")
+    model_path: Path | None = Field(
+        None, description="Model bundle directory; default: the released default bundle."
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    worker_threads: int = Field(32, ge=1, le=512, description="Threads serving blocking work.")
+    model_threads: int | None = Field(
+        None, ge=1, description="ONNX Runtime intra-op threads per run (default: by CPU count)."
+    )
+    score_concurrency: int = Field(
+        2, ge=1, le=64, description="Photos decoded and scored at the same time (bounds CPU)."
+    )
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(30, ge=0, le=500)
+
+    max_photos: int = Field(10, ge=1, le=100, description="Photos per request.")
+    max_photo_bytes: int = Field(30 * 1024 * 1024, ge=1024)
+    max_photo_pixels: int = Field(120_000_000, ge=10_000)
+    max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    location_disagreement_m: float = Field(
+        150.0, gt=0, description="Photo GPS and device GPS further apart than this are flagged."
+    )
+    suggest_radius_m: float = Field(
+        250.0, gt=0, description="Unlinked inspections this close to an open target are suggested."
+    )
+    orphan_grace_s: float = Field(
+        3600.0, ge=0, description="Unreferenced photo files younger than this are never swept."
+    )
+    sweep_interval_s: float = Field(
+        6 * 3600.0,
+        ge=0,
+        description="How often the server sweeps orphan photos (0: only at start).",
+    )
+    camera_timezone: str = Field(
+        "UTC", description="Zone of camera clocks that write no UTC offset (e.g. Asia/Shanghai)."
+    )
+    training_licence: str = Field(
+        "internal: plantscout inspection records; not for redistribution",
+        description="Licence written into the training-data export.",
+    )
+    migrate_on_start: bool = True
+    graceful_shutdown_s: int = Field(30, ge=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept ``a,b`` in the environment as well as a JSON list."""
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("camera_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'plantscout.db').resolve()}"
+
+    @property
+    def resolved_photo_dir(self) -> Path:
+        return (self.photo_dir or self.data_dir / "photos").resolve()
+
+    @property
+    def max_request_bytes(self) -> int:
+        """A whole upload: every photo at its limit plus room for the form fields."""
+        return self.max_photos * self.max_photo_bytes + 1024 * 1024

@@ -88,17 +88,24 @@ class Registry:
 
     # -- reading -----------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
+        return self._scan()[0]
+
+    def damaged(self) -> dict[str, str]:
+        """Registered folders that no longer load (edited card, replaced ONNX file)."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[list[Entry], dict[str, str]]:
         if not self.bundles_dir.is_dir():
-            return []
-        out = []
+            return [], {}
+        good, bad = [], {}
         for folder in sorted(p for p in self.bundles_dir.iterdir() if p.is_dir()):
             if folder.name.startswith("."):
                 continue  # a copy in progress
             try:
-                out.append(Entry(folder.name, folder, load_bundle(folder, check_onnx=False)))
-            except BundleError:
-                continue  # a damaged folder must not hide the others; `find` reports it
-        return out
+                good.append(Entry(folder.name, folder, load_bundle(folder, check_onnx=False)))
+            except BundleError as exc:  # a damaged folder must not hide the others
+                bad[folder.name] = exc.message
+        return good, bad
 
     def find(self, version: str) -> Entry:
         """By folder name, by ``name-version``/version, or by sha256 prefix (6+ characters)."""
@@ -115,6 +122,9 @@ class Registry:
         if len(matches) == 1:
             return matches[0]
         known = ", ".join(e.key for e in entries) or "none"
+        for key, problem in self.damaged().items():
+            if version == key or (not matches and version in key):
+                raise RegistryError(f"bundle {key} is damaged and cannot be used: {problem}")
         if not matches:
             raise RegistryError(f"no bundle {version!r} in {self.root} (registered: {known})")
         raise RegistryError(
@@ -244,8 +254,12 @@ class Registry:
 
     def _log(self, event: dict[str, Any]) -> None:
         event = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **event}
-        with open(self.root / HISTORY, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(event, ensure_ascii=False) + "\n")
+        path = self.root / HISTORY
+        torn = path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
+        with open(path, "a", encoding="utf-8") as handle:
+            # After a crash mid-write, start a new line so this event is not glued to the
+            # torn one (and lost with it).
+            handle.write(("\n" if torn else "") + json.dumps(event, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 

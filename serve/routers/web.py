@@ -1,10 +1,14 @@
 """The field web page (``serve/web/``, served at ``/``) and the one endpoint it adds.
 
 The page is plain HTML, CSS and ES modules with no build step; Leaflet is vendored under
-``web/vendor``. ``GET /v1/taxonomy`` gives the page the species names, descriptions and
-field marks in Chinese and English straight from ``plantscout.model.taxonomy``, so the page
-never keeps a second copy that could drift. It needs no key: it is reference text, and the
-page caches it for offline use before anyone has signed in.
+``web/vendor``. Two small endpoints serve it:
+
+- ``GET /v1/taxonomy`` gives the species names, descriptions and field marks in Chinese and
+  English straight from ``plantscout.model.taxonomy``, so the page never keeps a second copy
+  that could drift. No key needed: it is reference text, and the page caches it for offline
+  use before anyone has signed in.
+- ``GET /v1/me`` says who a key is (name, role, unit), so the page can check a key when it is
+  entered, fill in the unit, and show the review view only to reviewers.
 """
 
 from __future__ import annotations
@@ -12,12 +16,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.types import Scope
 
 from plantscout.model import TAXONOMY
+
+from ..deps import require_inspector
+from ..keys import Principal
+from ..schemas.common import ERROR_RESPONSES
+from ..vocab import Role
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 
@@ -27,6 +37,20 @@ router = APIRouter(tags=["field page"])
 @router.get("/v1/taxonomy", summary="Species names and field marks (zh/en) for the field page")
 def taxonomy() -> dict[str, Any]:
     return {"labels": [label.as_dict() for label in TAXONOMY.values()]}
+
+
+class Me(BaseModel):
+    key_id: str
+    name: str
+    role: Role
+    unit: str | None
+
+
+@router.get("/v1/me", response_model=Me, responses=ERROR_RESPONSES, summary="Who this API key is")
+def me(principal: Principal = Depends(require_inspector)) -> Me:
+    return Me(
+        key_id=principal.key_id, name=principal.name, role=principal.role, unit=principal.unit
+    )
 
 
 class _WebFiles(StaticFiles):

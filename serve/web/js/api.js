@@ -35,7 +35,11 @@ export function setKey(key) {
   else localStorage.removeItem(KEY_STORAGE);
 }
 
-export async function request(method, path, { body, query, timeoutMs = 30000, raw = false } = {}) {
+export async function request(
+  method,
+  path,
+  { body, query, timeoutMs = 30000, raw = false, headers: extra = {} } = {},
+) {
   let url = path;
   if (query) {
     const params = new URLSearchParams();
@@ -45,7 +49,7 @@ export async function request(method, path, { body, query, timeoutMs = 30000, ra
     const qs = params.toString();
     if (qs) url += `?${qs}`;
   }
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", ...extra };
   const key = getKey();
   if (key) headers[KEY_HEADER] = key;
   let payload = body;

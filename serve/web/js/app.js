@@ -10,7 +10,6 @@ import { el, loadTaxonomy, verdictBadge } from "./verdict.js";
 
 const $ = (id) => document.getElementById(id);
 const VIEWS = ["capture", "queue", "review", "settings"];
-const RETRY_MS = 20000;
 let current = null;
 let review = null; // the review module, loaded with Leaflet on first use
 
@@ -77,7 +76,7 @@ async function checkKey({ quiet = false } = {}) {
     return;
   }
   try {
-    const who = await api.get("/v1/keys/me", null, { timeoutMs: 10000 });
+    const who = await api.get("/v1/me", null, { timeoutMs: 10000 });
     settings.setWho({ role: who.role, unit: who.unit, name: who.name });
     renderWho();
   } catch (err) {
@@ -105,7 +104,7 @@ function initSettings() {
     await checkKey();
     if (getKey()) {
       loadTaxonomy();
-      queue.flush({ includeFailed: true });
+      queue.kick({ includeFailed: true });
     }
   });
   $("key-show").addEventListener("click", () => {
@@ -159,6 +158,7 @@ async function renderQueue() {
                 site: t(`site_${r.meta.site_type}`),
               }),
             ),
+            r.meta.notes ? el("div", { class: "meta" }, r.meta.notes.slice(0, 60)) : null,
             el("div", { class: `meta status-${r.status}` }, queueStatus(r)),
             el(
               "button",
@@ -200,14 +200,17 @@ async function renderQueue() {
 
 // ---------- network ----------
 
+// navigator.onLine alone is optimistic (a phone on a dead connection says "online"), so a
+// failed send also counts as offline until a send gets through.
 function renderNet() {
+  const online = navigator.onLine && !queue.isNetworkDown();
   const net = $("net");
-  net.textContent = navigator.onLine ? t("online") : t("offline");
-  net.classList.toggle("off", !navigator.onLine);
+  net.textContent = online ? t("online") : t("offline");
+  net.classList.toggle("off", !online);
 }
 
 function sendPending() {
-  if (getKey()) queue.flush();
+  if (getKey()) queue.kick();
 }
 
 // ---------- language ----------
@@ -233,7 +236,13 @@ function init() {
     b.addEventListener("click", () => show(b.dataset.view));
   });
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
-  queue.onChange(renderQueue);
+  queue.onChange(() => {
+    renderQueue();
+    renderNet();
+  });
+  $("send-now").addEventListener("click", () => {
+    if (getKey()) queue.kick({ includeFailed: true });
+  });
   initSettings();
   initCapture();
   renderWho();
@@ -249,9 +258,6 @@ function init() {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") sendPending();
   });
-  setInterval(async () => {
-    if (navigator.onLine && (await queue.pendingCount())) sendPending();
-  }, RETRY_MS);
   show(getKey() ? location.hash.slice(1) || "capture" : "settings");
   loadTaxonomy().then(rerenderCapture);
   checkKey({ quiet: true }).then(() => {

@@ -9,6 +9,7 @@ import { el, renderScore, verdictBadge } from "./verdict.js";
 import { errorText, settings, SITE_TYPES } from "./common.js";
 
 const MAX_PHOTOS = 10;
+const NEAR_M = 1000; // open targets offered for linking: within this box around the phone
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -17,6 +18,7 @@ const state = {
   gpsError: null,
   watchId: null,
   targets: [],
+  filed: null, // the last submit's record and result, while it is shown
 };
 
 // ---------- photos ----------
@@ -91,12 +93,28 @@ function retakeInput(photo) {
 }
 
 function photoStatus(photo) {
-  if (photo.status === "scored") return renderScore(photo.score);
+  if (photo.status === "scored") return renderScore(photo.score, { badge: false });
   if (photo.status === "scoring") return el("p", { class: "hint", role: "status" }, t("scoring"));
-  if (photo.status === "offline") {
-    return el("div", {}, verdictBadge("pending"), el("p", { class: "hint" }, t("not_scored_offline")));
-  }
+  if (photo.status === "offline") return el("p", { class: "hint" }, t("not_scored_offline"));
   return el("p", { class: "notice err" }, t("score_failed", { msg: errorText(photo.error) }));
+}
+
+// A photo card: thumbnail, title and verdict side by side, then the details.
+export function photoCard(index, url, score, body, actions = null) {
+  return el(
+    "li",
+    { class: "photo", "data-photo": index + 1 },
+    el("img", { src: url, alt: t("photo_n", { n: index + 1 }) }),
+    el(
+      "div",
+      { class: "head" },
+      el("strong", {}, t("photo_n", { n: index + 1 })),
+      el("br"),
+      verdictBadge(score ? score.verdict : "pending"),
+    ),
+    el("div", { class: "body" }, body),
+    actions,
+  );
 }
 
 export function renderPhotos() {
@@ -111,11 +129,11 @@ export function renderPhotos() {
         t("retake"),
         retakeInput(photo),
       );
-      return el(
-        "li",
-        { class: "photo", "data-photo": i + 1, "data-status": photo.status },
-        el("img", { src: photo.url, alt: t("photo_n", { n: i + 1 }) }),
-        el("div", {}, el("strong", {}, t("photo_n", { n: i + 1 })), photoStatus(photo)),
+      const card = photoCard(
+        i,
+        photo.url,
+        photo.status === "scored" ? photo.score : null,
+        photoStatus(photo),
         el(
           "div",
           { class: "actions" },
@@ -132,6 +150,8 @@ export function renderPhotos() {
           ),
         ),
       );
+      card.dataset.status = photo.status;
+      return card;
     }),
   );
   const full = state.photos.length >= MAX_PHOTOS;
@@ -213,18 +233,28 @@ export function distance(a, b) {
 
 // ---------- nearby open targets ----------
 
+// Open targets in a box around the phone, nearest first (distance to the target's centre).
 async function loadTargets() {
   if (!getKey() || !state.fix) {
     renderTargets();
     return;
   }
+  const { lat, lon } = state.fix;
+  const dLat = NEAR_M / 111320;
+  const dLon = NEAR_M / (111320 * Math.max(Math.cos((lat * Math.PI) / 180), 0.01));
+  const bbox = [
+    Math.max(lon - dLon, -180),
+    Math.max(lat - dLat, -90),
+    Math.min(lon + dLon, 180),
+    Math.min(lat + dLat, 90),
+  ]
+    .map((v) => v.toFixed(6))
+    .join(",");
   try {
-    const body = await api.get("/v1/targets/nearby", {
-      lat: state.fix.lat,
-      lon: state.fix.lon,
-      status: "open",
-    });
-    state.targets = body.items || [];
+    const body = await api.get("/v1/targets", { status: "open", bbox, limit: 50 });
+    state.targets = (body.items || [])
+      .map((target) => ({ ...target, distance_m: distance(state.fix, target) }))
+      .sort((a, b) => a.distance_m - b.distance_m);
   } catch {
     // offline or not allowed: keep what we had; linking is optional
   }
@@ -236,7 +266,7 @@ export function renderTargets() {
   const keep = select.value;
   const options = [el("option", { value: "" }, t("target_none"))];
   for (const target of state.targets) {
-    const dist = target.distance_m ?? (state.fix ? distance(state.fix, target) : null);
+    const dist = target.distance_m;
     options.push(
       el(
         "option",
@@ -313,7 +343,7 @@ async function submit(event) {
     };
     settings.setUnit(record.meta.unit);
     await queue.enqueue(record);
-    const results = await queue.flush();
+    const results = await queue.kick();
     const result = results.get(record.id);
     showFiled(record, result);
   } finally {
@@ -323,6 +353,7 @@ async function submit(event) {
 }
 
 function showFiled(record, result) {
+  state.filed = { record, result };
   $("capture-form").hidden = true;
   const section = $("filed");
   const msg = $("filed-msg");
@@ -340,11 +371,11 @@ function showFiled(record, result) {
         "ol",
         { class: "photos" },
         (inspection.photos || []).map((photo, i) =>
-          el(
-            "li",
-            { class: "photo", "data-photo": i + 1 },
-            el("img", { src: state.photos[i] ? state.photos[i].url : "", alt: t("photo_n", { n: i + 1 }) }),
-            el("div", {}, el("strong", {}, t("photo_n", { n: i + 1 })), renderScore(photo.score)),
+          photoCard(
+            i,
+            state.photos[i] ? state.photos[i].url : "",
+            photo.score || { verdict: photo.verdict },
+            photo.score ? renderScore(photo.score, { badge: false }) : null,
           ),
         ),
       ),
@@ -368,6 +399,7 @@ function reset() {
   $("target").value = "";
   $("site-type").value = "";
   showMessage("");
+  state.filed = null;
   $("filed").hidden = true;
   $("capture-form").hidden = false;
   renderPhotos();
@@ -408,6 +440,7 @@ export function rerenderCapture() {
   renderPhotos();
   renderGps();
   renderTargets();
+  if (state.filed) showFiled(state.filed.record, state.filed.result);
 }
 
 

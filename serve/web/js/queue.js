@@ -10,6 +10,11 @@ import * as store from "./store.js";
 const listeners = new Set();
 let running = null;
 let again = false;
+let networkDown = false; // the last send could not reach the server
+
+export function isNetworkDown() {
+  return networkDown;
+}
 
 export function onChange(fn) {
   listeners.add(fn);
@@ -61,6 +66,7 @@ async function run(includeFailed, results) {
     if (record.status === "failed" && !includeFailed) continue;
     try {
       const inspection = await sendOne(record);
+      networkDown = false;
       await store.markSent(record.id, summary(record, inspection));
       results.set(record.id, { ok: true, inspection });
     } catch (err) {
@@ -70,7 +76,8 @@ async function run(includeFailed, results) {
         results.set(record.id, { ok: false, error: err, final: true });
         continue;
       }
-      const status = err instanceof NetworkError ? "waiting" : "retry";
+      networkDown = err instanceof NetworkError;
+      const status = networkDown ? "waiting" : "retry";
       await store.putQueued({ ...fresh, status, error: err.message, code: err.code || null });
       results.set(record.id, { ok: false, error: err, final: false });
       break; // the network or the server is down: the rest would fail the same way
@@ -106,8 +113,27 @@ export function flush({ includeFailed = false } = {}) {
   return running;
 }
 
-export async function pendingCount() {
-  return (await store.listQueued()).length;
+// Records the automatic sender will try again (not those the server refused).
+export async function waitingCount() {
+  return (await store.listQueued()).filter((r) => r.status !== "failed").length;
+}
+
+// Flush now, and while records are left waiting, again later with backoff. The browser's
+// online event is a hint only (phones report "online" on a dead connection, and miss the
+// event after a reload while offline), so the timer is what guarantees a record goes out.
+const RETRY_MIN_MS = 3000;
+const RETRY_MAX_MS = 60000;
+let retryDelay = RETRY_MIN_MS;
+let retryTimer = null;
+
+export async function kick(options = {}) {
+  clearTimeout(retryTimer);
+  const results = await flush(options);
+  const stuck = [...results.values()].some((r) => !r.ok && !r.final);
+  retryDelay = stuck ? Math.min(retryDelay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+  clearTimeout(retryTimer);
+  if (await waitingCount()) retryTimer = setTimeout(() => kick(), stuck ? retryDelay : RETRY_MIN_MS);
+  return results;
 }
 
 export { store };

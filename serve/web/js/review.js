@@ -175,8 +175,12 @@ function renderMap(fit) {
     if (path) path.setAttribute("data-id", item.id);
   }
   if (fit) {
-    const bounds = state.layer.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+    // Frame the records; targets far from every record stay drawn but off-frame.
+    const points = state.items
+      .filter((i) => i.location && i.location.lat !== null && i.location.lat !== undefined)
+      .map((i) => [i.location.lat, i.location.lon]);
+    const bounds = points.length ? L.latLngBounds(points) : state.layer.getBounds();
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [32, 32], maxZoom: 16, animate: false });
   }
 }
 
@@ -197,7 +201,8 @@ function kv(pairs) {
 
 function locationText(loc) {
   if (!loc || loc.lat === null || loc.lat === undefined) return t("no_location");
-  const acc = loc.accuracy_m !== null && loc.accuracy_m !== undefined ? ` ±${Math.round(loc.accuracy_m)} m` : "";
+  const acc =
+    loc.accuracy_m !== null && loc.accuracy_m !== undefined ? ` ±${t("meters", { n: Math.round(loc.accuracy_m) })}` : "";
   return `${loc.lat.toFixed(6)}, ${loc.lon.toFixed(6)}${acc} (${t(`source_${loc.source}`)})`;
 }
 
@@ -291,8 +296,19 @@ async function save(record) {
     return;
   }
   try {
-    await api.patch(`/v1/inspections/${record.id}`, patch);
+    // If-Match: refuse (412) when someone else changed the record since it was opened.
+    await api.patch(`/v1/inspections/${record.id}`, patch, {
+      headers: { "If-Match": `"${record.version}"` },
+    });
   } catch (err) {
+    if (err.status === 412) {
+      await openRecord(record.id);
+      const fresh = $("review-save-msg");
+      fresh.className = "notice warn";
+      fresh.textContent = errorText(err);
+      fresh.hidden = false;
+      return;
+    }
     msg.className = "notice err";
     msg.textContent = errorText(err);
     msg.hidden = false;
@@ -381,7 +397,7 @@ export async function openRecord(id, { saved = false } = {}) {
       [t("inspector"), record.inspector],
       [t("unit"), record.unit],
       [t("site_type"), t(`site_${record.site_type}`)],
-      [t("filed_at"), fmtDateTime(record.observed_at)],
+      [t("observed_at"), fmtDateTime(record.observed_at)],
       [t("location"), locationText(record.location)],
       [t("location_conflict"), record.location.conflict ? t("yes") : null],
       [t("target"), record.target_id],

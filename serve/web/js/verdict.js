@@ -91,10 +91,10 @@ function fieldMarks(score) {
   return marks;
 }
 
-// One photo's score as a block of elements.
-export function renderScore(score) {
+// One photo's score as a block of elements (the caller may show the badge elsewhere).
+export function renderScore(score, { badge = true } = {}) {
   const box = el("div", { class: "score", "data-verdict": score.verdict });
-  box.append(verdictBadge(score.verdict));
+  if (badge) box.append(verdictBadge(score.verdict));
   if (score.verdict === "unusable") {
     box.append(
       el("p", { class: "notice warn", role: "alert" }, pick(score.message) || t("verdict_help_unusable")),

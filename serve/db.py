@@ -91,12 +91,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; rolled back (nothing to keep) and closed at the end."""
+        """A session for reading. Closing ends its transaction; loaded rows stay readable
+        (detached, not expired), so a handler may use them after the block."""
         with self.reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:

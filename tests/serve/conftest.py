@@ -52,6 +52,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | N
     yield from fresh_database(request.param, tmp_path, postgres_url)
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_db_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_url: str | None,
+):
+    yield from fresh_database(request.param, tmp_path_factory.mktemp("db"), postgres_url)
+
+
 @dataclass
 class Service:
     """A running app (lifespan entered) with a key per role."""
@@ -104,16 +113,18 @@ def make_settings(db_url: str, tmp_path: Path, bundle: Path, **overrides: Any) -
     )
 
 
-@pytest.fixture
-def make_service(tmp_path: Path, tiny_bundle: Path, db_url: str):
-    """Build a service on this test's database; ``make_service(**settings)``."""
-    started: list[TestClient] = []
+class ServiceFactory:
+    """Starts apps on one database and data directory, and stops them all at the end."""
 
-    def build(**overrides: Any) -> Service:
-        settings = make_settings(db_url, tmp_path, tiny_bundle, **overrides)
+    def __init__(self, db_url: str, data_dir: Path, bundle: Path) -> None:
+        self.db_url, self.data_dir, self.bundle = db_url, data_dir, bundle
+        self.started: list[TestClient] = []
+
+    def __call__(self, **overrides: Any) -> Service:
+        settings = make_settings(self.db_url, self.data_dir, self.bundle, **overrides)
         client = TestClient(create_app(settings))
         client.__enter__()
-        started.append(client)
+        self.started.append(client)
         service = Service(client, settings)
         service.add_key("admin", Role.ADMIN)
         service.add_key("reviewer", Role.REVIEWER)
@@ -121,11 +132,29 @@ def make_service(tmp_path: Path, tiny_bundle: Path, db_url: str):
         service.add_key("inspector_b", Role.INSPECTOR, unit="unit-b")
         return service
 
-    yield build
-    for client in reversed(started):
-        client.__exit__(None, None, None)
+    def close(self) -> None:
+        for client in reversed(self.started):
+            client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_service(tmp_path: Path, tiny_bundle: Path, db_url: str):
+    """Build a service on this test's fresh database: ``make_service(**settings)``."""
+    factory = ServiceFactory(db_url, tmp_path, tiny_bundle)
+    yield factory
+    factory.close()
 
 
 @pytest.fixture
 def service(make_service) -> Service:
     return make_service()
+
+
+@pytest.fixture(scope="module")
+def make_module_service(
+    tmp_path_factory: pytest.TempPathFactory, tiny_bundle: Path, module_db_url: str
+):
+    """Like ``make_service`` but shared by a module's tests (for tests that change nothing)."""
+    factory = ServiceFactory(module_db_url, tmp_path_factory.mktemp("svc"), tiny_bundle)
+    yield factory
+    factory.close()

@@ -99,13 +99,17 @@ class Geotags:
         return data
 
 
-def read_geotags(data: bytes) -> Geotags:
-    """Read every geotag the file carries. Never raises on bad metadata."""
+def read_geotags(data: bytes, *, whole_file: bool = True) -> Geotags:
+    """Read every geotag the file carries. Never raises on bad metadata.
+
+    ``whole_file=False`` says ``data`` is only the head of the file (metadata sits in the
+    first few hundred KB), so a missing end-of-image marker is not reported as truncation.
+    """
     tags = Geotags()
     if not data:
         tags.warnings.append("file is empty: no metadata")
         return tags
-    _read_image_header(data, tags)
+    _read_image_header(data, tags, whole_file)
     exif = _read_exif(data, tags, details=False)
     if exif:
         _apply_exif(exif, tags)
@@ -128,7 +132,7 @@ def read_geotags(data: bytes) -> Geotags:
 # -- image header -------------------------------------------------------------------------
 
 
-def _read_image_header(data: bytes, tags: Geotags) -> None:
+def _read_image_header(data: bytes, tags: Geotags, whole_file: bool) -> None:
     """Frame size from the image header (the JPEG SOF), not EXIF, which can disagree."""
     import warnings
 
@@ -141,7 +145,7 @@ def _read_image_header(data: bytes, tags: Geotags) -> None:
                 tags.image_width, tags.image_height = image.size
     except Exception as exc:  # noqa: BLE001
         tags.warnings.append(f"image header unreadable ({exc.__class__.__name__}): size unknown")
-    if data[:2] == b"\xff\xd8" and data.rstrip(b"\x00\r\n ")[-2:] != b"\xff\xd9":
+    if whole_file and data[:2] == b"\xff\xd8" and data.rstrip(b"\x00\r\n ")[-2:] != b"\xff\xd9":
         tags.truncated = True
         tags.warnings.append(
             "JPEG has no end-of-image marker: the file is truncated; metadata was read, "

@@ -83,6 +83,10 @@ class ModelHolder:
             raise LookupError("no model is loaded")
         return loaded
 
+    def peek(self) -> Loaded | None:
+        """The loaded model, or ``None`` before the first load (no exception)."""
+        return self._current
+
     # -- changes ----------------------------------------------------------------------------------
     def adopt(self, scorer: Scorer, key: str | None = None) -> Loaded:
         """Hold an already-built scorer (the service's start-up model), with its gallery."""

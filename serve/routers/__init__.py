@@ -15,4 +15,5 @@ ROUTERS: tuple[str, ...] = (
     "reports",
     "keys",
     "admin",
+    "models",  # model registry, promote/rollback/reload, reference galleries (issue 7)
 )

@@ -106,22 +106,26 @@ def centroid(geometry: dict[str, Any]) -> tuple[float, float]:
     if geometry["type"] == "Point":
         lon, lat = geometry["coordinates"]
         return lat, lon
+    polygons = _polygons(geometry)
+    # Shift to the first vertex: the shoelace terms of raw degrees (~100 × 25) cancel badly
+    # for a plot a few metres across.
+    ox, oy = polygons[0][0][0]
     total = cx = cy = 0.0
     fallback: list[tuple[float, float]] = []
-    for poly in _polygons(geometry):
-        ring = poly[0]
+    for poly in polygons:
+        ring = [(x - ox, y - oy) for x, y in poly[0]]
         fallback.extend(ring[:-1])
         for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False):
             cross = x0 * y1 - x1 * y0
             total += cross
             cx += (x0 + x1) * cross
             cy += (y0 + y1) * cross
-    if abs(total) < 1e-18:  # degenerate (zero-area) polygon: mean of the vertices
+    if abs(total) < 1e-20:  # degenerate (zero-area) polygon: mean of the vertices
         return (
-            sum(p[1] for p in fallback) / len(fallback),
-            sum(p[0] for p in fallback) / len(fallback),
+            oy + sum(p[1] for p in fallback) / len(fallback),
+            ox + sum(p[0] for p in fallback) / len(fallback),
         )
-    return cy / (3 * total), cx / (3 * total)
+    return oy + cy / (3 * total), ox + cx / (3 * total)
 
 
 def _inside(lon: float, lat: float, ring: Ring) -> bool:

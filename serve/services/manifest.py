@@ -2,8 +2,9 @@
 
 The columns are those of a built manifest (``plantscout.datasets.records.COLUMNS``, described
 in ``datasets/README.md``), so ``plantscout datasets build`` reads the export like any other
-source. One row per usable photo of an inspection whose review implies a label; photos the
-model called unusable (too dark, no plant) are left out. ``group`` is the inspection id: the
+source. One row per photo of an inspection whose review implies a label, except photos too
+dark or too small to learn from. Photos the model called "no plant" stay: on a record a
+reviewer confirmed, those are exactly the model's mistakes worth learning from. ``group`` is the inspection id: the
 photos of one plant must never straddle train and test. Paths are ``images/<sha256>.<ext>``,
 relative to the manifest, as laid out in the zip export.
 """
@@ -48,6 +49,7 @@ COLUMNS = (
     "commit",
 )
 SOURCE = "plantscout-inspections"
+_POOR_QUALITY = {"too_dark", "too_small"}
 _EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}
 
 
@@ -77,7 +79,7 @@ def rows(
                 label = inspection.review_label or ""
                 taxon = TAXONOMY[label].scientific_name if label in TAXONOMY else ""
                 for photo in inspection.photos:
-                    if photo.verdict == "unusable":
+                    if (photo.score or {}).get("unusable_reason") in _POOR_QUALITY:
                         continue
                     view, kind = _view(photo.geotags)
                     yield {

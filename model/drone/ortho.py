@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,10 @@ def scan_orthomosaic(
         options=options.fingerprint(),
     )
     try:
-        _scan(result, Path(path), scorer, options)
+        with warnings.catch_warnings():
+            # rasterio's own use of affine's `*` warns on every window; not ours to fix.
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            _scan(result, Path(path), scorer, options)
     except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds; the flight goes on
         result.verdict = "error"
         result.error = {"code": "unreadable", "message": f"{exc.__class__.__name__}: {exc}"}
@@ -100,7 +104,7 @@ def _scan(result: FrameResult, path: Path, scorer: Scorer, options: ScanOptions)
         if ds.crs is None:
             result.geometry["quality"] = "unreliable"
             result.geometry["flags"] = ["no_crs"]
-        centre = ds.transform * (ds.width / 2, ds.height / 2)
+        centre = _apply(ds.transform, ds.width / 2, ds.height / 2)
         lon, lat = to_lonlat(*centre) if to_lonlat else (None, None)
         result.geotags = {"lat": lat, "lon": lon, "captured_at": None, "warnings": []}
         heatmaps = empty_heatmaps(scorer, plan)
@@ -131,7 +135,7 @@ def _scan(result: FrameResult, path: Path, scorer: Scorer, options: ScanOptions)
                 return
             half_tile = (plan.tile_ground_m or 0.0) / 2.0
             cx, cy = region.centre
-            lon, lat = to_lonlat(*(ds.transform * (cx, cy)))
+            lon, lat = to_lonlat(*_apply(ds.transform, cx, cy))
             region.ground = {
                 "lat": round(lat, 7),
                 "lon": round(lon, 7),
@@ -140,7 +144,7 @@ def _scan(result: FrameResult, path: Path, scorer: Scorer, options: ScanOptions)
             }
             x0, y0, x1, y1 = region.box
             ring = [
-                tuple(round(v, 7) for v in to_lonlat(*(ds.transform * (x, y))))
+                tuple(round(v, 7) for v in to_lonlat(*_apply(ds.transform, x, y)))
                 for x, y in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))
             ]
             if _signed_area(ring) < 0:
@@ -199,10 +203,16 @@ def _gsd_m(ds: Any, to_lonlat: Any) -> float | None:
     if ds.crs is None:
         return None
     if ds.crs.is_geographic:
-        _, lat = to_lonlat(*(ds.transform * (ds.width / 2, ds.height / 2)))
+        _, lat = to_lonlat(*(_apply(ds.transform, ds.width / 2, ds.height / 2)))
         return res_x * EARTH_M_PER_DEG * math.cos(math.radians(lat))
     factor = ds.crs.linear_units_factor[1] if ds.crs.linear_units_factor else 1.0
     return res_x * factor
+
+
+def _apply(transform: Any, x: float, y: float) -> tuple[float, float]:
+    """Pixel (column, row) -> map coordinates through an affine geotransform."""
+    a, b, c, d, e, f = tuple(transform)[:6]
+    return a * x + b * y + c, d * x + e * y + f
 
 
 def _signed_area(ring: list) -> float:

@@ -341,3 +341,102 @@ def test_reviewer_reviews_on_the_map(
     # Back on the list, the card shows the new state.
     page.click("#review-back")
     expect(card).to_have_attribute("data-review", "confirmed_cannabis")
+
+
+def test_instant_verdict_scores_a_reduced_copy_and_files_the_original(phone, live_server) -> None:
+    big = jpeg((20, 200, 20), size=(4000, 3000))  # a 12 MP phone photo of "cannabis"
+    context = phone()
+    page = context.new_page()
+    sign_in(page, live_server.keys.inspector)
+    page.click(".tabs [data-view=capture]")
+    with page.expect_request("**/v1/score") as scored:
+        page.set_input_files("#photo-pick", files=[file_payload("big.jpg", big)])
+    scored.value.response()  # wait for it to finish
+    assert scored.value.sizes()["requestBodySize"] < len(big) / 2
+    card = page.locator(".photo[data-photo='1']")
+    expect(card.locator(".score")).to_have_attribute("data-verdict", "suspected")
+    expect(card.locator("[data-species=cannabis]")).to_contain_text("警报")
+    expect(card.locator(".marks")).to_contain_text("掌状复叶")
+    page.select_option("#site-type", "greenhouse")
+    page.click("#submit")
+    expect(page.locator("#filed-msg")).to_contain_text("已提交")
+    inspection_id = page.locator("#filed").get_attribute("data-inspection")
+    with live_server.client(live_server.keys.inspector) as client:
+        record = client.get(f"/v1/inspections/{inspection_id}").json()
+        original = client.get(record["photos"][0]["url"]).content
+    assert record["verdict"] == "suspected"
+    assert original == big  # evidence: byte for byte
+
+
+# Runs in the page: what would make it hard to use on a small phone in the sun.
+AUDIT = """
+() => {
+  const problems = [];
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && !el.closest(".sr-only");
+  };
+  const name = (el) => (el.id || el.className || el.tagName) + " '" + (el.innerText || el.value || "").slice(0, 20) + "'";
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    problems.push(`page is ${document.documentElement.scrollWidth}px wide`);
+  }
+  const tappable = "button, select, textarea, summary, label.btn, a[href], input:not([type=file]):not([type=hidden])";
+  for (const el of document.querySelectorAll(tappable)) {
+    if (!visible(el) || el.closest(".skip") || el.matches(".skip")) continue;
+    const r = el.getBoundingClientRect();
+    if (r.height < 44 || r.width < 44) problems.push(`small target ${name(el)} ${r.width}x${r.height}`);
+  }
+  for (const el of document.querySelectorAll("input:not([type=file]), select, textarea")) {
+    if (!visible(el)) continue;
+    if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label")) problems.push(`no label ${name(el)}`);
+  }
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const texts = ".verdict, .btn, .tabs button, .hint, .notice, label, legend, .meta, .net, h1, h2, h3, p, li, dt, dd";
+  for (const el of document.querySelectorAll(texts)) {
+    if (!visible(el) || !el.innerText.trim() || el.closest(".leaflet-container")) continue;
+    const fg = lum(rgb(getComputedStyle(el).color).slice(0, 3));
+    const bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 7) problems.push(`contrast ${ratio.toFixed(1)} ${name(el)}`);
+  }
+  return problems;
+}
+"""
+
+
+def test_every_screen_fits_360_px_with_big_targets_and_strong_contrast(
+    phone, live_server, artifacts: Path
+) -> None:
+    context = phone(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    sign_in(page, live_server.keys.reviewer)
+    assert page.evaluate(AUDIT) == [], page.evaluate(AUDIT)
+    page.click(".tabs [data-view=capture]")
+    page.set_input_files("#photo-pick", files=[file_payload("grey.jpg", GREY)])
+    expect(page.locator(".photo .score")).to_have_attribute("data-verdict", "unusable")
+    page.set_input_files("#photo-pick", files=[file_payload("green.jpg", GREEN)])
+    expect(page.locator(".photo[data-photo='2'] .score")).to_have_attribute(
+        "data-verdict", "suspected"
+    )
+    assert page.evaluate(AUDIT) == [], page.evaluate(AUDIT)
+    page.click(".tabs [data-view=queue]")
+    assert page.evaluate(AUDIT) == [], page.evaluate(AUDIT)
+    page.click(".tabs [data-view=review]")
+    expect(page.locator("#map .leaflet-control-zoom")).to_be_visible()
+    page.click("#review-browse summary")
+    assert page.evaluate(AUDIT) == [], page.evaluate(AUDIT)
+    page.click("#lang")
+    assert page.evaluate(AUDIT) == [], page.evaluate(AUDIT)
+    shot(page, artifacts, "review-filters-en-360")

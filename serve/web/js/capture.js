@@ -9,6 +9,7 @@ import { el, renderScore, verdictBadge } from "./verdict.js";
 import { errorText, settings, SITE_TYPES } from "./common.js";
 
 const MAX_PHOTOS = 10;
+const PREVIEW_SIDE = 1600; // longest side of the copy sent for the instant verdict
 const NEAR_M = 1000; // open targets offered for linking: within this box around the phone
 const $ = (id) => document.getElementById(id);
 
@@ -61,11 +62,34 @@ function newPhoto(file) {
   };
 }
 
+// The instant verdict is for a reduced copy: a phone photo is 3–12 MB and the model looks
+// at a few hundred pixels, so on a weak signal the preview would otherwise take minutes. The
+// filed record carries the untouched original (evidence, EXIF GPS) and its own scores.
+async function previewOf(photo) {
+  try {
+    const bitmap = await createImageBitmap(photo.blob);
+    const scale = PREVIEW_SIDE / Math.max(bitmap.width, bitmap.height);
+    if (scale >= 1) {
+      bitmap.close();
+      return photo.blob;
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const reduced = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+    return reduced && reduced.size < photo.blob.size ? reduced : photo.blob;
+  } catch {
+    return photo.blob; // a format the browser cannot draw (e.g. HEIC): the server can
+  }
+}
+
 async function scorePhoto(photo) {
   photo.status = "scoring";
   renderPhotos();
   const form = new FormData();
-  form.append("photos", photo.blob, photo.name);
+  form.append("photos", await previewOf(photo), photo.name);
   try {
     const body = await api.post("/v1/score", form, { timeoutMs: 60000 });
     photo.score = body.photos[0].score;

@@ -9,7 +9,7 @@ import { METHODS, REVIEW_STATES, VERDICTS, errorText } from "./common.js";
 import { el, renderScore, verdictBadge } from "./verdict.js";
 
 const $ = (id) => document.getElementById(id);
-const COLOURS = { suspected: "#b00020", review: "#8a4b00", clear: "#0a5c2f", unusable: "#4a4a4a" };
+const COLOURS = { suspected: "#b00020", review: "#7a4100", clear: "#0a5c2f", unusable: "#4a4a4a" };
 const PAGE = 50;
 
 const state = {

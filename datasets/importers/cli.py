@@ -275,6 +275,49 @@ def plantnet_command(
     _report(manifest.summary(), sum(r.added for r in results.values()))
 
 
+@import_group.command(name="reviews")
+@click.option(
+    "--base",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="The built dataset the current model was trained on (folder or manifest.csv).",
+)
+@click.option(
+    "--export",
+    "export",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="The service's reviewed-records export: the zip, its folder, or its manifest.csv.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder for the extended dataset.",
+)
+@click.option("--seed", default=0, show_default=True, help="Split seed for the new groups.")
+@click.option("--workers", default=2, show_default=True, help="Decoding threads.")
+def reviews_command(base: Path, export: Path, out: Path, seed: int, workers: int) -> None:
+    """Add reviewed inspection photos to a built dataset, keeping its splits unchanged.
+
+    Then: plantscout train CONFIG --set data.manifest=OUT/manifest.csv, and
+    plantscout evaluate NEW_BUNDLE --data OUT/manifest.csv --compare CURRENT_BUNDLE.
+    """
+    from .reviews import extend_with_reviews
+
+    try:
+        result = extend_with_reviews(base, export, out, seed=seed, workers=workers)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        json.dumps(
+            {"manifest": str(result.manifest), "added": result.added, "skipped": result.skipped},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
 def _label(taxon: str, explicit: str | None) -> str:
     from .taxa import label_for
 

@@ -17,7 +17,7 @@ import shutil
 import zipfile
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,6 +26,7 @@ from ..build import INFO_FILE, MANIFEST_FILE, fill_defaults, load_info
 from ..dedup import deduplicate
 from ..records import Record, manifest_hash, read_records, write_records
 from ..split import DEFAULT_FRACTIONS, assign_splits, check_disjoint
+from ..tiles import TileSpec, tile_frame
 from ..validate import check_records
 
 
@@ -81,12 +82,14 @@ def extend_with_reviews(
     skipped["conflicting labels"] += sum(
         1 for _, reason in dedup.dropped if reason.startswith("exact duplicate with labels")
     )
-    base_sha |= set()  # base records keep their own rows; nothing below touches them
     base_groups = {r.group for r in base_records}
     clashes = sorted({r.group for r in dedup.records} & base_groups)
     if clashes:
         raise ValueError(f"review groups also exist in the base dataset: {clashes[:5]}")
-    added_records = assign_splits(dedup.records, seed=seed, fractions=fractions)
+    split_records = assign_splits(dedup.records, seed=seed, fractions=fractions)
+    added_records, untiled = _tile_frames(split_records, base_info, out)
+    for reason in untiled:
+        skipped[f"drone frame not tiled: {reason}"] += 1
     combined: list[Record] = [*base_records, *added_records]
     leaks = check_disjoint(combined)
     if leaks:  # pragma: no cover - disjoint by construction; never ship a leaky split
@@ -121,6 +124,25 @@ def extend_with_reviews(
     }
     (out / INFO_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return ExtendResult(manifest, added, dict(skipped), info)
+
+
+def _tile_frames(
+    records: list[Record], base_info: dict[str, Any], out: Path
+) -> tuple[list[Record], list[str]]:
+    """Drone frames become tiles at the base dataset's ground resolution, as the builder does."""
+    spec_fields = {f.name for f in fields(TileSpec)}
+    spec = TileSpec(**{k: v for k, v in (base_info.get("tiles") or {}).items() if k in spec_fields})
+    kept: list[Record] = []
+    reasons: list[str] = []
+    for record in records:
+        if record.kind != "drone_frame":
+            kept.append(record)
+            continue
+        tiles, reason = tile_frame(record, spec, out / "tiles" / record.split)
+        if reason:
+            reasons.append(reason.split(" (")[0])
+        kept.extend(tiles)
+    return kept, reasons
 
 
 def _manifest_path(path: str | Path) -> Path:

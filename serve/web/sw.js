@@ -74,7 +74,8 @@ async function networkFirst(event) {
     if (first) return first;
     return (await cached(request)) || (await network);
   } catch (err) {
-    const hit = (await cached(request)) || (request.mode === "navigate" ? await cached("./") : null);
+    const hit =
+      (await cached(request)) || (request.mode === "navigate" ? await cached("./") : null);
     if (hit) return hit;
     throw err;
   } finally {

@@ -63,7 +63,9 @@ export async function request(
   try {
     response = await fetch(url, { method, headers, body: payload, signal: controller.signal });
   } catch (err) {
-    throw new NetworkError(err && err.name === "AbortError" ? "timeout" : String(err.message || err));
+    throw new NetworkError(
+      err && err.name === "AbortError" ? "timeout" : String(err.message || err),
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -111,7 +111,12 @@ function removePhoto(key) {
 }
 
 function retakeInput(photo) {
-  const input = el("input", { type: "file", accept: "image/*", capture: "environment", class: "sr-only" });
+  const input = el("input", {
+    type: "file",
+    accept: "image/*",
+    capture: "environment",
+    class: "sr-only",
+  });
   input.addEventListener("change", () => addFiles(input.files, photo.key));
   return input;
 }
@@ -251,7 +256,8 @@ export function distance(a, b) {
   const dLat = (b.lat - a.lat) * rad;
   const dLon = (b.lon - a.lon) * rad;
   const h =
-    Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+    Math.sin(dLat / 2) ** 2 +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
   return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
@@ -339,7 +345,10 @@ async function submit(event) {
     return showMessage(t("need_site"));
   }
   const scored = state.photos.filter((p) => p.status === "scored");
-  if (scored.length === state.photos.length && scored.every((p) => p.score.verdict === "unusable")) {
+  if (
+    scored.length === state.photos.length &&
+    scored.every((p) => p.score.verdict === "unusable")
+  ) {
     return showMessage(t("all_unusable"));
   }
   const button = $("submit");
@@ -347,7 +356,11 @@ async function submit(event) {
   button.textContent = t("submitting");
   try {
     const photos = await Promise.all(
-      state.photos.map(async (p) => ({ name: p.name, type: p.type, data: await p.blob.arrayBuffer() })),
+      state.photos.map(async (p) => ({
+        name: p.name,
+        type: p.type,
+        data: await p.blob.arrayBuffer(),
+      })),
     );
     const fix = state.fix;
     const record = {
@@ -466,5 +479,3 @@ export function rerenderCapture() {
   renderTargets();
   if (state.filed) showFiled(state.filed.record, state.filed.result);
 }
-
-

@@ -346,7 +346,8 @@ const STRINGS = {
     err_forbidden: "this key may not do that",
     err_not_found: "record not found",
     err_conflict: "conflicts with an existing record",
-    err_precondition_failed: "someone else changed this record; it was reloaded: check and save again",
+    err_precondition_failed:
+      "someone else changed this record; it was reloaded: check and save again",
     err_payload_too_large: "photo file too large",
     err_image_too_large: "photo has too many pixels",
     err_image_too_small: "photo too small: move closer and retake",

@@ -132,7 +132,8 @@ export async function kick(options = {}) {
   const stuck = [...results.values()].some((r) => !r.ok && !r.final);
   retryDelay = stuck ? Math.min(retryDelay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
   clearTimeout(retryTimer);
-  if (await waitingCount()) retryTimer = setTimeout(() => kick(), stuck ? retryDelay : RETRY_MIN_MS);
+  if (await waitingCount())
+    retryTimer = setTimeout(() => kick(), stuck ? retryDelay : RETRY_MIN_MS);
   return results;
 }
 

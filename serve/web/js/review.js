@@ -90,7 +90,12 @@ function recordCard(item) {
   const located = item.location && item.location.lat !== null && item.location.lat !== undefined;
   return el(
     "li",
-    { class: "card", "data-id": item.id, "data-verdict": item.verdict, "data-review": item.review.state },
+    {
+      class: "card",
+      "data-id": item.id,
+      "data-verdict": item.verdict,
+      "data-review": item.review.state,
+    },
     el(
       "button",
       { type: "button", class: "open", onclick: () => openRecord(item.id) },
@@ -195,14 +200,18 @@ function kv(pairs) {
   return el(
     "dl",
     { class: "kv" },
-    pairs.filter(([, v]) => v !== null && v !== undefined && v !== "").flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
+    pairs
+      .filter(([, v]) => v !== null && v !== undefined && v !== "")
+      .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
   );
 }
 
 function locationText(loc) {
   if (!loc || loc.lat === null || loc.lat === undefined) return t("no_location");
   const acc =
-    loc.accuracy_m !== null && loc.accuracy_m !== undefined ? ` ±${t("meters", { n: Math.round(loc.accuracy_m) })}` : "";
+    loc.accuracy_m !== null && loc.accuracy_m !== undefined
+      ? ` ±${t("meters", { n: Math.round(loc.accuracy_m) })}`
+      : "";
   return `${loc.lat.toFixed(6)}, ${loc.lon.toFixed(6)}${acc} (${t(`source_${loc.source}`)})`;
 }
 
@@ -236,9 +245,23 @@ function reviewForm(record) {
       el("label", { for: "e-date" }, t("eradicated_on")),
       el("input", { id: "e-date", type: "date", value: e ? e.date : "" }),
       el("label", { for: "e-plants" }, t("plant_count")),
-      el("input", { id: "e-plants", type: "number", min: 0, step: 1, inputmode: "numeric", value: e ? e.plants : "" }),
+      el("input", {
+        id: "e-plants",
+        type: "number",
+        min: 0,
+        step: 1,
+        inputmode: "numeric",
+        value: e ? e.plants : "",
+      }),
       el("label", { for: "e-area" }, t("area_m2")),
-      el("input", { id: "e-area", type: "number", min: 0, step: "any", inputmode: "decimal", value: e && e.area_m2 !== null ? e.area_m2 : "" }),
+      el("input", {
+        id: "e-area",
+        type: "number",
+        min: 0,
+        step: "any",
+        inputmode: "decimal",
+        value: e && e.area_m2 !== null ? e.area_m2 : "",
+      }),
       el("label", { for: "e-method" }, t("method")),
       select("e-method", METHODS, "method_", e ? e.method : "", true),
       el("label", { for: "e-note" }, t("eradication_note")),
@@ -318,7 +341,8 @@ async function save(record) {
   // keep the list and the map in step with the change
   const fresh = state.current;
   const i = state.items.findIndex((x) => x.id === record.id);
-  if (fresh && i >= 0) state.items[i] = { ...state.items[i], review: fresh.review, eradication: fresh.eradication };
+  if (fresh && i >= 0)
+    state.items[i] = { ...state.items[i], review: fresh.review, eradication: fresh.eradication };
   renderList();
   renderMap(false);
 }
@@ -339,7 +363,9 @@ function auditList(audit) {
           `${fmtDateTime(entry.at)} · ${entry.actor || "?"} · ${entry.action}: `,
           Object.entries(entry.changes || {})
             .map(([field, change]) =>
-              Array.isArray(change) ? `${field} ${fmt(change[0])} → ${fmt(change[1])}` : `${field} ${fmt(change)}`,
+              Array.isArray(change)
+                ? `${field} ${fmt(change[0])} → ${fmt(change[1])}`
+                : `${field} ${fmt(change)}`,
             )
             .join("; "),
         ),
@@ -389,7 +415,11 @@ export async function openRecord(id, { saved = false } = {}) {
     }),
   );
   detail.replaceChildren(
-    el("button", { type: "button", class: "btn", id: "review-back", onclick: closeRecord }, `← ${t("back")}`),
+    el(
+      "button",
+      { type: "button", class: "btn", id: "review-back", onclick: closeRecord },
+      `← ${t("back")}`,
+    ),
     el("h3", { id: "record-h", tabindex: -1 }, t("record", { id: record.id.slice(0, 8) })),
     el("p", {}, el("strong", {}, `${t("combined")}: `), verdictBadge(record.verdict)),
     kv([
@@ -442,5 +472,3 @@ export function showReview() {
   if (state.map) state.map.invalidateSize();
   if (!state.openId) loadRecords();
 }
-
-

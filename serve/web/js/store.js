@@ -14,7 +14,8 @@ function open() {
       const req = indexedDB.open(DB_NAME, DB_VERSION);
       req.onupgradeneeded = () => {
         const db = req.result;
-        if (!db.objectStoreNames.contains("queue")) db.createObjectStore("queue", { keyPath: "id" });
+        if (!db.objectStoreNames.contains("queue"))
+          db.createObjectStore("queue", { keyPath: "id" });
         if (!db.objectStoreNames.contains("sent")) db.createObjectStore("sent", { keyPath: "id" });
       };
       req.onsuccess = () => resolve(req.result);
@@ -79,7 +80,8 @@ export async function markSent(id, summary) {
   const sent = await all("sent");
   if (sent.length > SENT_KEEP) {
     const tx2 = db.transaction("sent", "readwrite");
-    for (const row of sent.slice(0, sent.length - SENT_KEEP)) tx2.objectStore("sent").delete(row.id);
+    for (const row of sent.slice(0, sent.length - SENT_KEEP))
+      tx2.objectStore("sent").delete(row.id);
     await done(tx2);
   }
 }

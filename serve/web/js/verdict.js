@@ -97,7 +97,11 @@ export function renderScore(score, { badge = true } = {}) {
   if (badge) box.append(verdictBadge(score.verdict));
   if (score.verdict === "unusable") {
     box.append(
-      el("p", { class: "notice warn", role: "alert" }, pick(score.message) || t("verdict_help_unusable")),
+      el(
+        "p",
+        { class: "notice warn", role: "alert" },
+        pick(score.message) || t("verdict_help_unusable"),
+      ),
     );
     return box;
   }
@@ -111,7 +115,11 @@ export function renderScore(score, { badge = true } = {}) {
         "details",
         { class: "marks", open: score.verdict === "suspected" || score.verdict === "review" },
         el("summary", {}, t("field_marks")),
-        el("ul", {}, marks.map((m) => el("li", {}, m))),
+        el(
+          "ul",
+          {},
+          marks.map((m) => el("li", {}, m)),
+        ),
       ),
     );
   }

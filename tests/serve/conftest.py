@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from serve_conftest_helpers import make_settings
 from serve_images import photo
 from sqlalchemy.engine import make_url
 
@@ -98,19 +99,6 @@ class Service:
         if expect is not None:
             assert response.status_code == expect, response.text
         return response.json()
-
-
-def make_settings(db_url: str, tmp_path: Path, bundle: Path, **overrides: Any) -> Settings:
-    return Settings(
-        _env_file=None,
-        data_dir=tmp_path / "var",
-        database_url=db_url,
-        model_path=bundle,
-        model_threads=1,
-        worker_threads=16,
-        sweep_interval_s=0,
-        **overrides,
-    )
 
 
 class ServiceFactory:

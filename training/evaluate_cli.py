@@ -47,6 +47,14 @@ def resolve_bundle_dir(target: Path) -> Path:
 @click.option("--batch-size", default=16, show_default=True)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots (no matplotlib needed).")
 @click.option(
+    "--compare",
+    "compare_with",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Another bundle (e.g. the one in service): score it on the same images and print "
+    "the differences per label (TARGET is the candidate).",
+)
+@click.option(
     "--check-card",
     is_flag=True,
     help="Exit with status 1 unless the card's recorded metrics for this split are reproduced.",
@@ -59,6 +67,7 @@ def app(
     threads: int,
     batch_size: int,
     no_plots: bool,
+    compare_with: Path | None,
     check_card: bool,
 ) -> None:
     """Evaluate a model bundle (or an exported training run) on a dataset split."""
@@ -125,5 +134,14 @@ def app(
     else:
         click.echo("card: recorded metrics reproduced")
     click.echo(f"report: {out / 'report.md'}")
+    if compare_with is not None:  # issue 7: candidate vs current on the same images
+        from .compare import compare_scored, format_comparison
+
+        other = load_bundle(resolve_bundle_dir(compare_with))
+        current, _ = evaluate(other.path, records, threads=threads, batch_size=batch_size)
+        comparison = compare_scored(current, scored)
+        (out / "compare.json").write_text(json.dumps(comparison, indent=2) + "\n", "utf-8")
+        names = (f"{other.name} {other.version}", f"{bundle.name} {bundle.version}")
+        click.echo(format_comparison(comparison, *names))
     if check_card and (differences is None or differences):
         raise SystemExit(1)

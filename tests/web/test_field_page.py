@@ -108,7 +108,9 @@ def test_capture_score_and_file_with_a_real_photo(
     sign_in(page, live_server.keys.inspector)
     expect(page.locator("#key-msg")).to_contain_text("巡查员")
     expect(page.locator("#tab-review")).to_be_hidden()  # inspectors do not review
-    page.click(".tabs [data-view=capture]")
+    expect(page.locator("#view-capture")).to_be_visible()  # a good key goes on to capture
+    expect(page.locator("#unit")).to_have_value("城关社区")  # the key's unit, fixed
+    expect(page.locator("#unit")).to_have_attribute("readonly", "")
 
     # A poor fix is flagged against the threshold (50 m by default); a good one clears it.
     expect(page.locator("#gps-warn")).to_be_visible()
@@ -421,7 +423,16 @@ def test_every_screen_fits_360_px_with_big_targets_and_strong_contrast(
 ) -> None:
     context = phone(viewport={"width": 360, "height": 740})
     page = context.new_page()
-    sign_in(page, live_server.keys.reviewer)
+    page.goto("/")
+    page.fill("#api-key", "psk_0000000000000000_not-a-real-key-at-all")
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#key-msg")).to_contain_text("访问密钥无效")
+    expect(page.locator("#tab-review")).to_be_hidden()
+    assert page.evaluate(AUDIT) == [], page.evaluate(AUDIT)
+    page.fill("#api-key", live_server.keys.reviewer)
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#tab-review")).to_be_visible()
+    page.click(".tabs [data-view=settings]")
     assert page.evaluate(AUDIT) == [], page.evaluate(AUDIT)
     page.click(".tabs [data-view=capture]")
     page.set_input_files("#photo-pick", files=[file_payload("grey.jpg", GREY)])

@@ -59,7 +59,12 @@ function renderWho() {
   const who = settings.who();
   $("tab-review").hidden = !canReview();
   $("capture-need-key").hidden = Boolean(getKey());
-  if (who && !$("unit").value) $("unit").value = who.unit || "";
+  // An inspector key files for its own unit only (the service refuses others).
+  const unit = $("unit");
+  const fixed = Boolean(who && who.role === "inspector" && who.unit);
+  if (fixed) unit.value = who.unit;
+  else if (who && !unit.value) unit.value = who.unit || "";
+  unit.readOnly = fixed;
   const msg = $("key-msg");
   if (who) {
     msg.className = "notice ok";
@@ -105,6 +110,7 @@ function initSettings() {
     if (getKey()) {
       loadTaxonomy();
       queue.kick({ includeFailed: true });
+      if (settings.who()) show("capture");
     }
   });
   $("key-show").addEventListener("click", () => {
@@ -264,6 +270,8 @@ function init() {
     if (location.hash === "#review") show("review");
   });
   sendPending();
+  // Ask the browser not to evict the queue (photos waiting for a signal) under storage pressure.
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js").catch(() => {});
   }

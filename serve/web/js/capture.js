@@ -383,6 +383,9 @@ async function submit(event) {
     const results = await queue.kick();
     const result = results.get(record.id);
     showFiled(record, result);
+  } catch (err) {
+    // only the device store can fail here (sending failures are in the results)
+    showMessage(`${t("not_saved")}: ${errorText(err)}`, "err");
   } finally {
     button.disabled = false;
     button.textContent = t("submit");

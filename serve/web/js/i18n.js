@@ -77,6 +77,7 @@ const STRINGS = {
     all_unusable: "所有照片都不可用，请重拍后再提交。",
     filed: "已提交：记录 {id}",
     queued: "无网络：记录已保存在本机，恢复网络后自动发送。",
+    not_saved: "记录未能保存到本机（存储空间不足？）",
     new_inspection: "新建记录",
 
     queue_title: "待发送记录",
@@ -258,6 +259,7 @@ const STRINGS = {
     all_unusable: "Every photo is unusable: retake them before filing.",
     filed: "Filed: record {id}",
     queued: "No network: the record is saved on this phone and will be sent automatically.",
+    not_saved: "The record could not be saved on this phone (storage full?)",
     new_inspection: "New inspection",
 
     queue_title: "Pending records",

@@ -13,6 +13,7 @@ The page is plain HTML, CSS and ES modules with no build step; Leaflet is vendor
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ from ..schemas.common import ERROR_RESPONSES
 from ..vocab import Role
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+# Browsers refuse ES modules served as text/plain, which some Windows registries map .js to.
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 router = APIRouter(tags=["field page"])
 

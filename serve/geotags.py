@@ -1,19 +1,19 @@
 """Photo GPS and capture time, through the one EXIF reader the project has.
 
-``plantscout.model.geotags.read_geotags`` (the drone work) is the reader; this adapter only
-turns its answer into the few facts an inspection needs, with capture times made timezone-
-aware (camera clocks usually record local wall time without an offset: the office says which
-zone its cameras run in). Until that module is installed, a minimal Pillow reader stands in so
-the service still runs; it is dropped once ``model.geotags`` is everywhere.
+``plantscout.model.geotags.read_geotags`` (the drone work: EXIF, DJI maker notes, XMP) is the
+reader; this adapter only turns its answer into the few facts an inspection needs, with
+capture times made timezone-aware (camera clocks usually record local wall time without an
+offset: the office says which zone its cameras run in).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
+
+from plantscout.model.geotags import read_geotags
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,9 @@ class PhotoGeotags:
 def read_photo_geotags(data: bytes, camera_zone: tzinfo) -> PhotoGeotags:
     """Never raises: a photo with unreadable metadata is still evidence."""
     try:
-        from plantscout.model.geotags import read_geotags
-    except ImportError:  # pragma: no cover - until the drone work lands everywhere
-        raw = _pillow_fallback(data)
-    else:
-        try:
-            raw = read_geotags(data).as_dict()
-        except Exception as exc:  # noqa: BLE001 - documented never to raise; belt and braces
-            raw = {"warnings": [f"geotags unreadable: {exc}"]}
+        raw = read_geotags(data).as_dict()
+    except Exception as exc:  # noqa: BLE001 - documented never to raise; belt and braces
+        raw = {"warnings": [f"geotags unreadable: {exc}"]}
     lat, lon = _finite(raw.get("lat")), _finite(raw.get("lon"))
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         lat = lon = None
@@ -79,37 +74,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
-
-
-def _pillow_fallback(data: bytes) -> dict[str, Any]:  # pragma: no cover - see module doc
-    from PIL import ExifTags, Image
-
-    try:
-        exif = Image.open(io.BytesIO(data)).getexif()
-        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-        when = exif.get_ifd(ExifTags.IFD.Exif).get(36867) or exif.get(306)
-    except Exception:  # noqa: BLE001
-        return {"warnings": ["EXIF unreadable"]}
-
-    def dms(key: int, ref_key: int) -> float | None:
-        try:
-            d, m, s = (float(v) for v in gps[key])
-        except (KeyError, TypeError, ValueError, ZeroDivisionError):
-            return None
-        sign = -1.0 if str(gps.get(ref_key, "")).upper()[:1] in ("S", "W") else 1.0
-        return sign * (d + m / 60 + s / 3600)
-
-    captured = None
-    if isinstance(when, str):
-        try:
-            captured = datetime.strptime(when[:19], "%Y:%m:%d %H:%M:%S").isoformat()
-        except ValueError:
-            captured = None
-    altitude = gps.get(6)
-    return {
-        "lat": dms(2, 1),
-        "lon": dms(4, 3),
-        "altitude_m": float(altitude) if altitude is not None else None,
-        "captured_at": captured,
-        "warnings": [],
-    }

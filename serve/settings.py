@@ -7,11 +7,13 @@ has a safe default; tests build a ``Settings`` object directly and pass it to ``
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -46,7 +48,9 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(30 * 1024 * 1024, ge=1024)
     max_photo_pixels: int = Field(120_000_000, ge=10_000)
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS: `a,b` or a JSON list."
+    )
 
     location_disagreement_m: float = Field(
         150.0, gt=0, description="Photo GPS and device GPS further apart than this are flagged."
@@ -78,7 +82,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         """Accept ``a,b`` in the environment as well as a JSON list."""
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 

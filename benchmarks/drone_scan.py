@@ -115,8 +115,8 @@ def run_child(*args: str) -> dict:
 
 def standin_lite0(directory: Path) -> Path:
     """An untrained EfficientNet-Lite0 as a bundle: the real network's cost, random answers."""
-    import torch
     import timm
+    import torch
 
     from plantscout.model.bundle import file_sha256
     from plantscout.model.testing import build_tiny_bundle

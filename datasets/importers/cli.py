@@ -287,7 +287,8 @@ def plantnet_command(
     "export",
     required=True,
     type=click.Path(exists=True, path_type=Path),
-    help="The service's reviewed-records export: the zip, its folder, or its manifest.csv.",
+    help="The service's reviewed-records export (zip, folder or manifest.csv), or any "
+    "manifest to add (e.g. an import's manifest.csv).",
 )
 @click.option(
     "--out",
@@ -316,6 +317,11 @@ def reviews_command(base: Path, export: Path, out: Path, seed: int, workers: int
             indent=2,
         )
     )
+
+
+# The same command under the name that fits imports too: any manifest (an iNaturalist /
+# GBIF / Pl@ntNet import, a folder build) can extend a base dataset without re-splitting it.
+import_group.add_command(reviews_command, name="extend")
 
 
 def _label(taxon: str, explicit: str | None) -> str:

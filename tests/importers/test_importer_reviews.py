@@ -160,3 +160,42 @@ def test_an_unbuilt_base_is_refused(tmp_path, plants_v1) -> None:
         ],
     )
     assert result.exit_code != 0 and "not a built dataset" in result.output
+
+
+def test_an_import_extends_the_base_too(tmp_path, base, real_photo) -> None:
+    """`import extend`: an importer's manifest (extra attribution columns and all) is added
+    without re-splitting the base, which is how public opium-poppy photos join training."""
+    from plantscout.datasets.importers.manifest import Candidate, ImportManifest
+
+    imported = ImportManifest(tmp_path / "inat")
+    for i in range(6):
+        candidate = Candidate(
+            source_id=f"inaturalist:photo:{i}",
+            url="",
+            label="opium_poppy",
+            taxon="Papaver somniferum",
+            group=f"inat-observer-{i % 3}",
+            licence="CC-BY",
+            attribution=f"(c) observer {i % 3}",
+            source="inaturalist.org",
+            source_path="",
+        )
+        imported.add(candidate, real_photo("ornamental_poppy", 90 + i).read_bytes())
+    result = CliRunner().invoke(
+        import_group,
+        [
+            "extend",
+            "--base",
+            str(base),
+            "--export",
+            str(imported.path),
+            "--out",
+            str(tmp_path / "ext"),
+            "--workers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    new = [r for r in read_records(tmp_path / "ext" / "manifest.csv") if r.label == "opium_poppy"]
+    assert len(new) == 6 and {r.licence for r in new} == {"CC-BY"}
+    assert len({r.group for r in new}) == 3

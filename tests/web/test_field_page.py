@@ -316,6 +316,7 @@ def test_reviewer_reviews_on_the_map(
     expect(detail).to_be_visible()
     expect(detail.locator(".detail-photo img")).to_have_attribute("src", re.compile(r"^blob:"))
     expect(detail.locator(".detail-photo [data-species=cannabis]")).to_contain_text("大麻")
+    expect(detail).not_to_contain_text("null")
     page.select_option("#r-state", "confirmed_cannabis")
     page.fill("#r-note", "现场确认为大麻")
     page.fill("#e-date", "2025-06-03")
@@ -324,6 +325,11 @@ def test_reviewer_reviews_on_the_map(
     page.select_option("#e-method", "uprooted")
     page.click("#review-form button[type=submit]")
     expect(detail.locator(".notice.ok")).to_contain_text("已保存")
+    expect(detail).not_to_contain_text("null")
+    expect(detail).not_to_contain_text("undefined")
+    detail.locator("summary", has_text="修改记录").click()  # the audit trail, in words
+    expect(detail.locator(".history")).to_contain_text("复核结论 待复核 → 确认为大麻")
+    expect(detail.locator(".history")).to_contain_text("株数 — → 120")
     shot(page, artifacts, "review-record-zh")
 
     with live_server.client(live_server.keys.reviewer) as client:

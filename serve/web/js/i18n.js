@@ -145,7 +145,9 @@ const STRINGS = {
     save: "保存",
     saved: "已保存。",
     history: "修改记录",
-    history_item: "{when} · {who}：{field} {old} → {new}",
+    action_created: "提交",
+    action_updated: "修改",
+    review_label: "训练标签",
 
     settings_title: "设置",
     api_key: "访问密钥",
@@ -327,7 +329,9 @@ const STRINGS = {
     save: "Save",
     saved: "Saved.",
     history: "History",
-    history_item: "{when} · {who}: {field} {old} → {new}",
+    action_created: "filed",
+    action_updated: "changed",
+    review_label: "training label",
 
     settings_title: "Settings",
     api_key: "Access key",

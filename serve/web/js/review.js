@@ -4,7 +4,7 @@
 
 /* global L */
 import { api, photoUrl } from "./api.js";
-import { fmtDateTime, t } from "./i18n.js";
+import { fmtDateTime, has, t } from "./i18n.js";
 import { METHODS, REVIEW_STATES, VERDICTS, errorText } from "./common.js";
 import { el, renderScore, verdictBadge } from "./verdict.js";
 
@@ -347,6 +347,40 @@ async function save(record) {
   renderMap(false);
 }
 
+// Audit entries name stored fields; show them with the page's own labels where it has one.
+const FIELD_LABELS = {
+  review_state: "review_state",
+  review_note: "review_note",
+  review_label: "review_label",
+  eradicated_on: "eradicated_on",
+  eradicated_plants: "plant_count",
+  eradicated_area_m2: "area_m2",
+  eradication_method: "method",
+  eradication_note: "eradication_note",
+  target_id: "target",
+  verdict: "filter_verdict",
+  unit: "unit",
+  photos: "photos",
+};
+const VALUE_PREFIX = {
+  review_state: "review_",
+  verdict: "verdict_",
+  eradication_method: "method_",
+};
+
+function fieldName(field) {
+  return FIELD_LABELS[field] ? t(FIELD_LABELS[field]) : field;
+}
+
+function fmt(field, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (VALUE_PREFIX[field] && has(`${VALUE_PREFIX[field]}${value}`)) {
+    return t(`${VALUE_PREFIX[field]}${value}`);
+  }
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
 function auditList(audit) {
   if (!audit || !audit.length) return null;
   return el(
@@ -355,29 +389,25 @@ function auditList(audit) {
     el("summary", {}, t("history")),
     el(
       "ul",
-      {},
+      { class: "history" },
       audit.map((entry) =>
         el(
           "li",
           {},
-          `${fmtDateTime(entry.at)} · ${entry.actor || "?"} · ${entry.action}: `,
+          `${fmtDateTime(entry.at)} · ${entry.actor || "?"} · `,
+          has(`action_${entry.action}`) ? t(`action_${entry.action}`) : entry.action,
+          ": ",
           Object.entries(entry.changes || {})
             .map(([field, change]) =>
-              Array.isArray(change)
-                ? `${field} ${fmt(change[0])} → ${fmt(change[1])}`
-                : `${field} ${fmt(change)}`,
+              Array.isArray(change) && change.length === 2
+                ? `${fieldName(field)} ${fmt(field, change[0])} → ${fmt(field, change[1])}`
+                : `${fieldName(field)} ${fmt(field, change)}`,
             )
             .join("; "),
         ),
       ),
     ),
   );
-}
-
-function fmt(value) {
-  if (value === null || value === undefined) return "—";
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
 }
 
 export async function openRecord(id, { saved = false } = {}) {
@@ -414,7 +444,7 @@ export async function openRecord(id, { saved = false } = {}) {
       );
     }),
   );
-  detail.replaceChildren(
+  const parts = [
     el(
       "button",
       { type: "button", class: "btn", id: "review-back", onclick: closeRecord },
@@ -438,7 +468,8 @@ export async function openRecord(id, { saved = false } = {}) {
     photos,
     reviewForm(record),
     auditList(record.audit),
-  );
+  ];
+  detail.replaceChildren(...parts.filter(Boolean));
   $("review-browse").hidden = true;
   detail.hidden = false;
   $("record-h").focus();

@@ -15,5 +15,6 @@ ROUTERS: tuple[str, ...] = (
     "reports",
     "keys",
     "admin",
+    "scan_jobs",
     "models",  # model registry, promote/rollback/reload, reference galleries (issue 7)
 )

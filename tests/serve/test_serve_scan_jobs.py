@@ -1,0 +1,99 @@
+"""``/v1/scan-jobs``: a laptop without Python uploads a flight and gets the scan outputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+from PIL import Image
+
+
+def _frame(green: bool, seed: int) -> bytes:
+    image = Image.new("RGB", (600, 400), (128, 128, 128))
+    if green:
+        image.paste((40, 200, 40), (200, 100, 460, 360))
+    image.putpixel((seed % 600, 0), (0, 0, 0))  # distinct files, distinct hashes
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _wait(service, job_id: str, who: str = "inspector") -> dict:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = service.client.get(f"/v1/scan-jobs/{job_id}", headers=service.auth(who)).json()
+        if status["state"] in ("done", "failed", "cancelled"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {status}")
+
+
+def test_scan_job_end_to_end(service) -> None:
+    files = [("frames", (f"f{i}.jpg", _frame(i == 0, i), "image/jpeg")) for i in range(2)]
+    response = service.client.post(
+        "/v1/scan-jobs", files=files, data={"tile_px": "128"}, headers=service.auth("inspector")
+    )
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["frames_total"] == 2 and job["owner"]["unit"] == "unit-a"
+    status = _wait(service, job["id"])
+    assert status["state"] == "done" and status["frames_done"] == 2
+    assert status["summary"]["frames_with_suspected_regions"] == 1
+    csv = service.client.get(
+        status["links"]["outputs"]["detections.csv"], headers=service.auth("inspector")
+    )
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.count("\n") >= 2  # header + at least one region
+    geojson = service.client.get(
+        f"/v1/scan-jobs/{job['id']}/outputs/detections.geojson", headers=service.auth("reviewer")
+    )
+    assert json.loads(geojson.content)["type"] == "FeatureCollection"
+    overlays = service.client.get(
+        f"/v1/scan-jobs/{job['id']}/overlays", headers=service.auth("inspector")
+    ).json()
+    assert len(overlays["items"]) == 2
+    png = service.client.get(overlays["items"][0]["url"], headers=service.auth("inspector"))
+    assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+    # Another unit cannot see it; no key is a 401.
+    other = service.client.get(f"/v1/scan-jobs/{job['id']}", headers=service.auth("inspector_b"))
+    assert other.status_code == 404
+    assert service.client.get(f"/v1/scan-jobs/{job['id']}").status_code == 401
+    assert [
+        j["id"]
+        for j in service.client.get("/v1/scan-jobs", headers=service.auth("inspector_b")).json()[
+            "items"
+        ]
+    ] == []
+
+
+def test_held_job_and_bad_requests(service) -> None:
+    auth = service.auth("inspector")
+    first = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("a.jpg", _frame(True, 1), "image/jpeg"))],
+        data={"hold": "true"},
+        headers=auth,
+    )
+    assert first.status_code == 202 and first.json()["state"] == "open"
+    job_id = first.json()["id"]
+    more = service.client.post(
+        f"/v1/scan-jobs/{job_id}/frames",
+        files=[("frames", ("b.jpg", _frame(False, 2), "image/jpeg"))],
+        headers=auth,
+    )
+    assert more.status_code == 200 and more.json()["frames_total"] == 2
+    missing = service.client.get(f"/v1/scan-jobs/{job_id}/outputs/detections.csv", headers=auth)
+    assert missing.status_code == 404  # not finished, not started
+    assert service.client.post(f"/v1/scan-jobs/{job_id}/start", headers=auth).status_code == 202
+    assert _wait(service, job_id)["frames_done"] == 2
+    late = service.client.post(
+        f"/v1/scan-jobs/{job_id}/frames",
+        files=[("frames", ("c.jpg", _frame(False, 3), "image/jpeg"))],
+        headers=auth,
+    )
+    assert late.status_code == 409
+    assert service.client.get("/v1/scan-jobs/" + "0" * 32, headers=auth).status_code == 404
+    assert service.client.get("/v1/scan-jobs/../../etc", headers=auth).status_code in (404, 422)
+    nothing = service.client.post("/v1/scan-jobs", headers=auth)
+    assert nothing.status_code in (400, 422)

@@ -89,21 +89,27 @@ async function run(includeFailed, results) {
 
 // Send everything waiting. Concurrent callers share the one run (and ask for one more pass).
 // Returns a Map id -> {ok, inspection | error} for the records tried.
+let againIncludeFailed = false;
+
 export function flush({ includeFailed = false } = {}) {
   if (running) {
     again = true;
+    againIncludeFailed = againIncludeFailed || includeFailed;
     return running;
   }
   const results = new Map();
-  const once = () =>
+  const once = (withFailed) =>
     navigator.locks
-      ? navigator.locks.request("plantscout-queue", () => run(includeFailed, results))
-      : run(includeFailed, results);
+      ? navigator.locks.request("plantscout-queue", () => run(withFailed, results))
+      : run(withFailed, results);
   running = (async () => {
     try {
+      let withFailed = includeFailed;
       do {
         again = false;
-        await once();
+        againIncludeFailed = false;
+        await once(withFailed);
+        withFailed = againIncludeFailed;
       } while (again);
     } finally {
       running = null;

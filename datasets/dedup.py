@@ -131,8 +131,8 @@ def deduplicate(
 
     # 3. Rename groups to their merged name.
     members: dict[str, set[str]] = defaultdict(set)
-    for item in survivors:
-        members[uf.find(item.record.group)].add(item.record.group)
+    for group in list(uf.parent):  # includes groups whose only image was an exact copy
+        members[uf.find(group)].add(group)
     result.merged_groups = {
         root: sorted(groups) for root, groups in members.items() if len(groups) > 1
     }

@@ -38,7 +38,7 @@ from .card import build_card, source_table
 from .config import config_from_dict
 from .data import eval_tensor
 from .evaluate import compute_metrics, score_records, write_predictions
-from .onnx_export import check_parity, export_onnx
+from .onnx_export import ExportRefused, check_parity, export_onnx
 from .report import markdown_report
 from .train import load_checkpoint
 
@@ -109,6 +109,11 @@ def export_run(
     name = options.name or config.name
     version = options.version or config.version
 
+    if len(by_split["val"]) < options.parity_images:  # fail before the slow export
+        raise ExportRefused(
+            f"parity needs {options.parity_images} real validation images but the val split "
+            f"has {len(by_split['val'])}; lower --parity-images only for toy datasets"
+        )
     tmp = _prepare_out(out, options.force)
     int8_tmp: Path | None = None
     try:

@@ -13,28 +13,43 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
 from plantscout.model import load_bundle
-from plantscout.model.bundle import CARD_FILE, ONNX_FILE, file_sha256
+from plantscout.model.bundle import CARD_FILE, CARD_SCHEMA, ONNX_FILE, file_sha256
+from plantscout.training.backbones import get_spec
+from plantscout.training.config import DEFAULT_LABELS
 from plantscout.training.network import build_network
 from plantscout.training.onnx_export import export_onnx
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--like", required=True, help="Bundle whose labels/preprocessing to copy.")
+    parser.add_argument("--like", default=None, help="Bundle whose labels/card to copy.")
+    parser.add_argument("--backbone", default="tf_efficientnet_lite0")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
-    like = load_bundle(args.like)
-    backbone = like.card.extra.get("training", {}).get("backbone") or "tf_efficientnet_lite0"
+    backbone = args.backbone
+    if args.like:
+        like = load_bundle(args.like)
+        backbone = like.card.extra.get("training", {}).get("backbone") or backbone
+        card = json.loads((like.path / CARD_FILE).read_text("utf-8"))
+    else:  # no trained bundle yet: the training defaults' labels, the backbone's preprocessing
+        card = {
+            "schema": CARD_SCHEMA,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "onnx": {"file": ONNX_FILE},
+            "labels": [{"key": k} for k in DEFAULT_LABELS],
+            "preprocessing": get_spec(backbone).preprocessing.as_dict(),
+            "decision": {"unusable_label": "background"},
+        }
     torch.manual_seed(0)
-    net = build_network(backbone, len(like.card.labels), pretrained=True)
+    net = build_network(backbone, len(card["labels"]), pretrained=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    export_onnx(net, args.out / ONNX_FILE, like.card.preprocessing.input_size)
-    card = json.loads((like.path / CARD_FILE).read_text("utf-8"))
+    export_onnx(net, args.out / ONNX_FILE, card["preprocessing"]["input_size"])
     card["name"] = f"imagenet-embedding-{backbone}"
     card["version"] = "0.0.0-benchmark"
     card["onnx"]["sha256"] = file_sha256(args.out / ONNX_FILE)

@@ -13,8 +13,9 @@ Honesty rules, enforced here rather than left to the caller:
 - "Close enough" is a similarity threshold *calibrated on held-out data*: each reference is
   scored against the references of the other groups (photos of other plants, fields or
   observations), and stored negatives (photos known not to be the label, look-alikes above
-  all) bound the false-match rate. A label with references from fewer than two groups
-  decides nothing.
+  all) bound the false-match rate — overall and for each kind of negative with enough
+  examples, so many easy negatives (soil) cannot hide a common hard one (other red flowers).
+  A label with references from fewer than two groups decides nothing.
 - A gallery can only raise a controlled species to ``alert`` when the false-match rate at that
   threshold was measured on enough negatives; otherwise its strongest word is ``review``.
 - A gallery never lowers a level the classifier raised: a missing reference must not hide
@@ -112,6 +113,8 @@ class LabelRule:
     false_rate_at_match: float | None = None
     recall_at_alert: float | None = None
     false_rate_at_alert: float | None = None
+    worst_negative_kind: str | None = None  # the kind of negative matched most often
+    worst_false_rate_at_match: float | None = None
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -264,19 +267,32 @@ class Gallery:
                 )
                 continue
             positives = _held_out_positives(refs[members], groups, policy.k)
-            # Negatives: stored negatives plus references of every other label.
-            others = [i for i, r in enumerate(self.references) if r.label != label]
-            negative_pool = np.concatenate([negs, refs[others]]) if others else negs
+            # Negatives: stored negatives plus references of every other label, kept apart by
+            # what they show, so one common kind of look-alike cannot hide behind many easy
+            # negatives (a pooled 5 % can be 14 % on other flowers and 0 % on soil).
+            pool = [(n.label, negs[i]) for i, n in enumerate(self.negatives)]
+            pool += [
+                (self.references[i].label, refs[i])
+                for i, r in enumerate(self.references)
+                if r.label != label
+            ]
+            kinds = np.array([kind or "unlabelled" for kind, _ in pool], dtype=object)
             negatives = (
-                _topk_mean(negative_pool @ refs[members].T, policy.k)
-                if len(negative_pool)
+                _topk_mean(np.stack([v for _, v in pool]) @ refs[members].T, policy.k)
+                if pool
                 else np.zeros(0)
             )
             match = float(np.quantile(positives, 1.0 - policy.target_recall, method="lower"))
             note = ""
             if len(negatives) >= policy.min_negatives_for_match:
                 match = max(
-                    match, _threshold_for_false_rate(negatives, policy.match_max_false_rate)
+                    match,
+                    _bounded_threshold(
+                        negatives,
+                        kinds,
+                        policy.match_max_false_rate,
+                        policy.min_negatives_for_match,
+                    ),
                 )
             else:
                 note = (
@@ -288,13 +304,20 @@ class Gallery:
             if TAXONOMY[label].role is Role.CONTROLLED:
                 if len(negatives) >= policy.min_negatives_for_alert:
                     alert = max(
-                        match, _threshold_for_false_rate(negatives, policy.alert_max_false_rate)
+                        match,
+                        _bounded_threshold(
+                            negatives,
+                            kinds,
+                            policy.alert_max_false_rate,
+                            policy.min_negatives_for_alert,
+                        ),
                     )
                 else:
                     note = (note + "; " if note else "") + (
                         f"review only: an alert needs at least {policy.min_negatives_for_alert} "
                         "negatives to measure its false-alarm rate"
                     )
+            worst = _worst_kind(negatives, kinds, match, policy.min_negatives_for_match)
             rules[label] = LabelRule(
                 label=label,
                 match=match,
@@ -307,6 +330,8 @@ class Gallery:
                 false_rate_at_match=_rate(negatives, match) if len(negatives) else None,
                 recall_at_alert=_rate(positives, alert) if alert is not None else None,
                 false_rate_at_alert=_rate(negatives, alert) if alert is not None else None,
+                worst_negative_kind=worst[0],
+                worst_false_rate_at_match=worst[1],
                 note=note,
             )
         self.rules = rules
@@ -556,6 +581,32 @@ def _threshold_for_false_rate(negatives: np.ndarray, max_rate: float) -> float:
     if allowed >= len(ordered):
         return float(ordered[-1])
     return float(np.nextafter(ordered[allowed], np.inf))
+
+
+def _bounded_threshold(
+    negatives: np.ndarray, kinds: np.ndarray, max_rate: float, min_count: int
+) -> float:
+    """The smallest threshold keeping the false rate ≤ ``max_rate`` overall *and* for each
+    kind of negative with at least ``min_count`` examples (fewer: too few to estimate)."""
+    threshold = _threshold_for_false_rate(negatives, max_rate)
+    for kind in set(kinds.tolist()):
+        mask = kinds == kind
+        if mask.sum() >= min_count:
+            threshold = max(threshold, _threshold_for_false_rate(negatives[mask], max_rate))
+    return threshold
+
+
+def _worst_kind(
+    negatives: np.ndarray, kinds: np.ndarray, threshold: float, min_count: int
+) -> tuple[str | None, float | None]:
+    worst: tuple[str | None, float | None] = (None, None)
+    for kind in sorted(set(kinds.tolist())):
+        mask = kinds == kind
+        if mask.sum() >= min_count:
+            rate = float(np.mean(negatives[mask] >= threshold))
+            if worst[1] is None or rate > worst[1]:
+                worst = (kind, rate)
+    return worst
 
 
 def _rate(values: np.ndarray, threshold: float | None) -> float | None:

@@ -393,5 +393,10 @@ def _print_rules(gallery, only: str | None = None) -> None:
                 else ""
             )
         )
+        if rule.worst_negative_kind is not None:
+            click.echo(
+                f"    most false matches: {rule.worst_negative_kind} "
+                f"({pct(rule.worst_false_rate_at_match)})"
+            )
         if rule.note:
             click.echo(f"    note: {rule.note}")

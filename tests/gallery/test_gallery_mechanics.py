@@ -196,3 +196,30 @@ def test_tiles_go_through_the_gallery_too(scorer, photo_dir) -> None:
     tile[...] = HELD_OUT_PURPLE
     (score,) = wrapped.score_tiles([tile])
     assert score.species_score("opium_poppy").source == "gallery"
+
+
+def test_false_matches_are_bounded_per_kind_of_negative_not_only_pooled() -> None:
+    """200 easy negatives (far away) must not let 30 hard ones (other red flowers) match."""
+    rng = np.random.default_rng(0)
+    gallery = Gallery.new({"name": "t", "version": "1", "sha256": "0" * 64}, 8)
+
+    def around(centre: np.ndarray, spread: float, n: int) -> np.ndarray:
+        return centre + spread * rng.standard_normal((n, 8))
+
+    poppy = np.eye(8)[0]
+    refs = around(poppy, 0.15, 12)
+    gallery.add(
+        [Reference("ornamental_poppy", f"{i:064d}", group=f"g{i % 4}") for i in range(12)], refs
+    )
+    easy = around(np.eye(8)[5], 0.2, 200)
+    hard = around(poppy + 0.5 * np.eye(8)[1], 0.2, 30)  # close to the references
+    gallery.add_negatives(
+        [Negative(f"e{i}", label="background") for i in range(200)]
+        + [Negative(f"h{i}", label="other_plant") for i in range(30)],
+        np.concatenate([easy, hard]),
+    )
+    rule = gallery.rules["ornamental_poppy"]
+    hard_sims = gallery.similarities(hard)["ornamental_poppy"]
+    assert np.mean(hard_sims >= rule.match) <= 0.05  # per kind, not 30/230 pooled
+    assert rule.worst_negative_kind in ("other_plant", "background")
+    assert rule.worst_false_rate_at_match <= 0.05

@@ -65,6 +65,8 @@ class PhotoStore:
             if final.is_file() and final.stat().st_size == len(data):
                 os.utime(final)  # fresh again: a sweep in progress must not take it now
                 return digest
+        # Directories this write creates must themselves be made durable in their parents.
+        new_dirs = [d for d in (final.parent.parent, final.parent) if not d.is_dir()]
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=digest[:16] + ".")
         try:
@@ -78,7 +80,8 @@ class PhotoStore:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         _fsync_dir(final.parent)
-        _fsync_dir(final.parent.parent)
+        for directory in new_dirs:
+            _fsync_dir(directory.parent)
         return digest
 
     def put_many(self, items: Iterable[bytes]) -> list[str]:

@@ -70,7 +70,7 @@ def export_inspections(
             geometry=exports.inspection_geometry,
             name=exports.kml_inspection_name,
             style=lambda p: p["verdict"],
-            colours=exports._VERDICT_COLOURS,
+            colours=exports.VERDICT_COLOURS,
         )
     return _stream(chunks, fmt, "inspections")
 
@@ -103,7 +103,7 @@ def export_targets(
             geometry=exports.target_geometry,
             name=exports.kml_target_name,
             style=lambda p: p["status"],
-            colours=exports._STATUS_COLOURS,
+            colours=exports.STATUS_COLOURS,
         )
     return _stream(chunks, fmt, "targets")
 

@@ -31,13 +31,13 @@ MEDIA_TYPES = {
     "kml": "application/vnd.google-earth.kml+xml",
 }
 KML_NS = "http://www.opengis.net/kml/2.2"
-_VERDICT_COLOURS = {  # KML colours are aabbggrr
+VERDICT_COLOURS = {  # KML colours are aabbggrr
     "suspected": "ff0000ff",
     "review": "ff00a5ff",
     "clear": "ff00c000",
     "unusable": "ff909090",
 }
-_STATUS_COLOURS = {
+STATUS_COLOURS = {
     "open": "ff0000ff",
     "checked": "ff00a5ff",
     "cleared": "ff00c000",

@@ -200,9 +200,16 @@ def file_inspection(
     return Filed(inspection, created=True)
 
 
-def get_visible(session: Session, principal: Principal, inspection_id: str) -> Inspection:
-    """The inspection, if it exists and the key may see it (else 404, leaking nothing)."""
-    inspection = session.scalar(select(Inspection).where(Inspection.id == inspection_id))
+def get_visible(
+    session: Session, principal: Principal, inspection_id: str, *, lock: bool = False
+) -> Inspection:
+    """The inspection, if it exists and the key may see it (else 404, leaking nothing).
+
+    ``lock`` takes a row lock (PostgreSQL ``FOR UPDATE``) so that two reviewers changing the
+    same record are serialised instead of one silently overwriting the other.
+    """
+    query = select(Inspection).where(Inspection.id == inspection_id)
+    inspection = session.scalar(query.with_for_update() if lock else query)
     if inspection is None or not principal.can_see_unit(inspection.unit):
         raise NotFound(f"no inspection {inspection_id!r}")
     return inspection
@@ -280,7 +287,7 @@ def patch_inspection(
     """Apply a review / eradication / link; every real change is audited (old → new)."""
     assert principal.role.allows(Role.REVIEWER)
     with services.db.write() as session:
-        inspection = get_visible(session, principal, inspection_id)
+        inspection = get_visible(session, principal, inspection_id, lock=True)
         if if_match is not None and if_match.strip().strip('"') != str(inspection.version):
             raise PreconditionFailed(
                 f"the record changed (version {inspection.version}); reload it and retry"
@@ -288,9 +295,7 @@ def patch_inspection(
         before = _snapshot(inspection)
         _apply(session, principal, inspection, patch)
         changes = audit.diff(before, _snapshot(inspection))
-        if "review_state" in changes or (
-            patch.review is not None and patch.review.note != before["review_note"]
-        ):
+        if any(name.startswith("review_") for name in changes):
             inspection.reviewed_by = principal.name
             inspection.reviewed_at = utcnow()
         if not changes:

@@ -130,8 +130,12 @@ def derive_status(states: Iterable[tuple[str, object]]) -> TargetStatus:
 def refresh_status(session: Session, target_ids: Iterable[str | None], actor: Principal | None):
     """Recompute the status of targets after a change to their inspections (same transaction)."""
     session.flush()
-    for target_id in {t for t in target_ids if t}:
-        target = session.scalar(select(Target).where(Target.id == target_id))
+    # The target row is locked before its links are read (PostgreSQL; SQLite's write lock
+    # already serialises writers): two reviewers changing two inspections of one target then
+    # cannot both derive the status from a view that misses the other's change. Sorted, so
+    # two transactions touching the same pair of targets lock them in the same order.
+    for target_id in sorted({t for t in target_ids if t}):
+        target = session.scalar(select(Target).where(Target.id == target_id).with_for_update())
         if target is None:
             continue
         links = session.execute(

@@ -91,6 +91,13 @@ from plantscout.model.errors import PlantscoutError
     help="Lens focal length in mm (overrides EXIF).",
 )
 @click.option(
+    "--max-upsample",
+    type=click.FloatRange(min=1.0),
+    default=2.0,
+    show_default=True,
+    help="Refuse frames coarser than the model's ground resolution by more than this factor.",
+)
+@click.option(
     "--assume-nadir/--no-assume-nadir",
     default=True,
     show_default=True,
@@ -147,6 +154,7 @@ def app(
     ground_elevation_m: float | None,
     sensor_width_mm: float | None,
     focal_length_mm: float | None,
+    max_upsample: float,
     assume_nadir: bool,
     include_thermal: bool,
     batch_size: int,
@@ -185,6 +193,7 @@ def app(
         height_m=height_m,
         ground_elevation_m=ground_elevation_m,
         assume_nadir=assume_nadir,
+        max_upsample=max_upsample,
         skip_thermal=not include_thermal,
         batch_size=batch_size,
     )

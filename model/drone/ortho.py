@@ -27,6 +27,7 @@ from plantscout.model.drone.scan import (
     finalize,
     model_gsd,
     score_tiles_into,
+    too_coarse,
 )
 from plantscout.model.drone.tiling import TileBox, TilePlan, plan_tiles
 from plantscout.model.scorer import Scorer
@@ -104,6 +105,8 @@ def _scan(result: FrameResult, path: Path, scorer: Scorer, options: ScanOptions)
         if ds.crs is None:
             result.geometry["quality"] = "unreliable"
             result.geometry["flags"] = ["no_crs"]
+        if too_coarse(plan, options, result):
+            return
         centre = _apply(ds.transform, ds.width / 2, ds.height / 2)
         lon, lat = to_lonlat(*centre) if to_lonlat else (None, None)
         result.geotags = {"lat": lat, "lon": lon, "captured_at": None, "warnings": []}

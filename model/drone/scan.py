@@ -55,6 +55,7 @@ class ScanOptions:
     ground_elevation_m: float | None = None
     assume_nadir: bool = True  # when the gimbal is missing or known-bad (DJI Mini 3)
     max_tiles: int = 2500
+    max_upsample: float = 2.0  # frames coarser than model GSD × this are not scanned
     skip_thermal: bool = True
     batch_size: int = 16
 
@@ -148,12 +149,18 @@ def file_sha256(source: str | os.PathLike[str] | bytes) -> str:
 
 
 def model_gsd(scorer: Scorer, options: ScanOptions) -> float | None:
-    """The ground size of one model-input pixel: the user's, else the bundle card's."""
+    """The ground size of one model-input pixel: the user's, else the bundle card's.
+
+    Training writes ``tiles.gsd_m`` (the resolution drone tiles were cut at); ``drone.gsd_m``
+    is accepted too. A card listing several tile resolutions gives the finest.
+    """
     if options.model_gsd_m:
         return options.model_gsd_m
-    drone = scorer.card.extra.get("drone")
-    if isinstance(drone, dict):
-        value = drone.get("gsd_m")
+    for key in ("tiles", "drone"):
+        section = scorer.card.extra.get(key)
+        value = section.get("gsd_m") if isinstance(section, dict) else None
+        if isinstance(value, list):
+            value = min((v for v in value if isinstance(v, int | float) and v > 0), default=None)
         if isinstance(value, int | float) and value > 0:
             return float(value)
     return None
@@ -228,12 +235,35 @@ def _scan_into(
     )
     result.plan = plan.as_dict()
     result.notes.extend(plan.notes)
+    if too_coarse(plan, options, result):
+        return
     heatmaps = empty_heatmaps(scorer, plan)
     info = reader.start(plan)
     scored = score_tiles_into(reader.tiles(plan, info), scorer, heatmaps, options.batch_size)
     result.notes.extend(info.notes)
     result.preview = info.preview
     finalize(result, heatmaps, plan, scored, lambda region: place_region(region, geo))
+
+
+def too_coarse(plan: TilePlan, options: ScanOptions, result: FrameResult) -> bool:
+    """A frame far coarser than the model's resolution is refused, not guessed at.
+
+    At 13 cm/px a cannabis plant is a handful of pixels; a model trained at 1 cm/px has never
+    seen that and its answer would mean nothing. The frame becomes ``unusable`` and the note
+    says how low to fly (or pass ``--tile-px`` without a GSD to force a scan).
+    """
+    if plan.basis != "gsd" or plan.frame_gsd_m is None or plan.model_gsd_m is None:
+        return False
+    factor = plan.frame_gsd_m / plan.model_gsd_m
+    if factor <= options.max_upsample:
+        return False
+    result.verdict = "unusable"
+    result.notes.append(
+        f"frame resolution {plan.frame_gsd_m * 100:.1f} cm/px is {factor:.1f}× coarser than the "
+        f"model's {plan.model_gsd_m * 100:.1f} cm/px (limit ×{options.max_upsample:g}): not "
+        "scanned; fly lower or use a model trained at this resolution"
+    )
+    return True
 
 
 def finalize(

@@ -118,3 +118,23 @@ def test_card_gsd_is_used(tiny_bundle: Path, tmp_path: Path, make_drone_jpeg) ->
     bundle = build_tiny_bundle(tmp_path / "b", card_overrides={"drone": {"gsd_m": 0.125}})
     result = scan_frame(make_drone_jpeg(), Scorer(bundle, intra_op_threads=1), ScanOptions())
     assert result.plan["model_gsd_m"] == 0.125 and result.plan["tile_px"] == 128
+
+
+def test_far_too_coarse_frames_are_refused(scorer: Scorer, make_drone_jpeg) -> None:
+    # 6.25 cm/px frame, model at 1 cm/px: ×6 upsampling would invent the detail it judges.
+    data = make_drone_jpeg(patches=((560, 160, 840, 440),))
+    result = scan_frame(data, scorer, ScanOptions(model_gsd_m=0.01))
+    assert result.verdict == "unusable" and result.tiles_scored == 0 and not result.regions
+    assert any("coarser than the model" in n for n in result.notes)
+    forced = scan_frame(data, scorer, ScanOptions(model_gsd_m=0.01, max_upsample=10.0))
+    assert forced.verdict == "suspected"
+
+
+def test_training_card_tile_gsd_is_read(tmp_path: Path, make_drone_jpeg) -> None:
+    from plantscout.model.testing import build_tiny_bundle
+
+    bundle = build_tiny_bundle(
+        tmp_path / "t", card_overrides={"tiles": {"gsd_m": [0.125, 0.25], "size_px": 64}}
+    )
+    result = scan_frame(make_drone_jpeg(), Scorer(bundle, intra_op_threads=1), ScanOptions())
+    assert result.plan["model_gsd_m"] == 0.125

@@ -228,6 +228,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "calibrated_false_rate_estimate_mean": float(
             np.mean([r["calibration"]["false_rate_at_match"] or 0.0 for r in active])
         ),
+        "calibrated_worst_kind_false_rate_mean": float(
+            np.mean([r["calibration"]["worst_false_rate_at_match"] or 0.0 for r in active])
+        ),
         "per_label": per_label,
         "verdict_changes_mean_per_run": {k: v / len(active) for k, v in changes.most_common()},
     }
@@ -246,7 +249,7 @@ def markdown(result: dict[str, Any]) -> str:
         + ")",
         "",
         "| k | runs | held-out positives / run | gallery recall mean [min–max] | true matches | "
-        "false matches / test negatives | precision (pooled) | calibration estimate: recall, false rate |",
+        "false matches / test negatives | precision (pooled) | calibration estimate: recall, false rate (worst kind) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for point in result["curve"]:
@@ -260,7 +263,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"{s['true_matches_total']}/{s['held_out_total']} | "
             f"{s['false_matches_total']}/{s['test_negatives_total']} | "
             f"{s['precision_pooled']:.3f} | "
-            f"{s['calibrated_recall_estimate_mean']:.3f}, {s['calibrated_false_rate_estimate_mean']:.3f} |"
+            f"{s['calibrated_recall_estimate_mean']:.3f}, {s['calibrated_false_rate_estimate_mean']:.3f} "
+            f"({s['calibrated_worst_kind_false_rate_mean']:.3f}) |"
         )
     lines += [
         "",
@@ -311,8 +315,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="Write the full JSON here.")
+    parser.add_argument(
+        "--embedding-only",
+        action="store_true",
+        help="--model has no trained classifier (e.g. the ImageNet-embedding bundle): omit the "
+        "classifier-based columns (top-label accuracy, verdict changes).",
+    )
     args = parser.parse_args()
     result = run(args)
+    result["embedding_only"] = args.embedding_only
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -125,12 +125,20 @@ def process_frame(
     ):
         stored.file = str(path)
         return stored, True
-    if path.suffix.lower() in GEOTIFF_SUFFIXES and _is_geotiff(path):
-        from plantscout.model.drone.ortho import scan_orthomosaic
+    try:
+        if path.suffix.lower() in GEOTIFF_SUFFIXES and _is_geotiff(path):
+            from plantscout.model.drone.ortho import scan_orthomosaic
 
-        result = scan_orthomosaic(path, scorer, options, sha256=sha)
-    else:
-        result = scan_frame(path, scorer, options, name=str(path), sha256=sha)
+            result = scan_orthomosaic(path, scorer, options, sha256=sha)
+        else:
+            result = scan_frame(path, scorer, options, name=str(path), sha256=sha)
+    except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a flight
+        result = FrameResult(
+            file=str(path),
+            sha256=sha,
+            verdict="error",
+            error={"code": "scan_failed", "message": f"{exc.__class__.__name__}: {exc}"},
+        )
     if result.sha256:
         write_overlay(result, layout.overlay_path(result.file, result.sha256))
         if result.verdict != "error":

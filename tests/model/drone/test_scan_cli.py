@@ -170,3 +170,26 @@ def test_post_needs_a_key(flight: Path, tiny_bundle: Path, tmp_path: Path) -> No
         env={"PLANTSCOUT_API_KEY": ""},
     )
     assert result.exit_code == 2 and "--key" in result.output
+
+
+def test_a_frame_that_crashes_the_scanner_does_not_stop_the_flight(
+    flight: Path, tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plantscout.model.drone import runner
+
+    real = runner.scan_frame
+
+    def flaky(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        if Path(path).name == "b.jpg":
+            raise RuntimeError("simulated decoder crash")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "scan_frame", flaky)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["scan", str(flight), "-o", str(out), "-m", str(tiny_bundle), "-j", "1", "-q"]
+    )
+    assert result.exit_code == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == 3 and summary["errors"][0]["code"] == "scan_failed"
+    assert summary["frames_with_suspected_regions"] == 2

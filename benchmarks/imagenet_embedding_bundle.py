@@ -30,6 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--like", default=None, help="Bundle whose labels/card to copy.")
     parser.add_argument("--backbone", default="tf_efficientnet_lite0")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the random head.")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     backbone = args.backbone
@@ -46,12 +47,12 @@ def main() -> None:
             "preprocessing": get_spec(backbone).preprocessing.as_dict(),
             "decision": {"unusable_label": "background"},
         }
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     net = build_network(backbone, len(card["labels"]), pretrained=True)
     args.out.mkdir(parents=True, exist_ok=True)
     export_onnx(net, args.out / ONNX_FILE, card["preprocessing"]["input_size"])
     card["name"] = f"imagenet-embedding-{backbone}"
-    card["version"] = "0.0.0-benchmark"
+    card["version"] = f"0.0.{args.seed}-benchmark"
     card["onnx"]["sha256"] = file_sha256(args.out / ONNX_FILE)
     card["onnx"]["embedding_dim"] = net.backbone.num_features
     card["architecture"] = f"{backbone}, ImageNet weights only; RANDOM classifier head"

@@ -135,6 +135,7 @@ class Gallery:
     rules: dict[str, LabelRule] = field(default_factory=dict)
     name: str = "gallery"
     created: str = ""
+    _sha: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         dim = self.embedding_dim
@@ -218,7 +219,16 @@ class Gallery:
 
     @property
     def sha256(self) -> str:
-        """Content hash (references, embeddings, rules): what a score names as its gallery."""
+        """Content hash (references, embeddings, rules): what a score names as its gallery.
+
+        Cached: every score carries it, and hashing thousands of embeddings per request
+        would cost more than the comparison itself. Every change recalibrates, which clears it.
+        """
+        if self._sha is None:
+            self._sha = self._content_hash()
+        return self._sha
+
+    def _content_hash(self) -> str:
         digest = hashlib.sha256()
         digest.update(json.dumps(self._header(), sort_keys=True).encode())
         digest.update(np.ascontiguousarray(self.embeddings, np.float32).tobytes())
@@ -247,6 +257,7 @@ class Gallery:
 
     def calibrate(self) -> dict[str, LabelRule]:
         """Choose each label's thresholds on held-out data (see the module docstring)."""
+        self._sha = None  # the content changes with the rules: hash again on next use
         policy = self.policy
         refs = _normalise(self.embeddings)
         negs = _normalise(self.negative_embeddings)

@@ -74,6 +74,7 @@ class ModelHolder:
         self._change = threading.Lock()  # one load/swap at a time; never taken by requests
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
+        self._failed_key: str | None = None
 
     # -- the request path ---------------------------------------------------------------------
     def current(self) -> Loaded:
@@ -96,16 +97,24 @@ class ModelHolder:
     def sync(self) -> bool:
         """Load the registry's current bundle / changed gallery if they differ from what is held.
 
-        Returns whether a swap happened. Called by the watcher thread and after changes.
+        Returns whether a swap happened. Called by the watcher thread and after changes. A
+        pointer whose bundle failed to load is not retried until the pointer changes (a
+        broken promote must not make the watcher reload a network every few seconds).
         """
         with self._change:
-            entry = self.registry.current()
+            key = self.registry.current_key()
             held = self._current
-            if entry is not None and (
-                held is None or held.identity["sha256"] != entry.bundle.sha256
-            ):
-                self._swap(self._load(entry))
-                return True
+            if key is not None and key != self._failed_key:
+                try:
+                    entry = self.registry.current()
+                    if entry is not None and (
+                        held is None or held.identity["sha256"] != entry.bundle.sha256
+                    ):
+                        self._swap(self._load(entry))
+                        return True
+                except Exception:
+                    self._failed_key = key
+                    raise
             if held is not None and _stamp(self._gallery_file(held)) != held.gallery_stamp:
                 self._swap(self._wrap(held.scorer.scorer, held.key))
                 return True

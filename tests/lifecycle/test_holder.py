@@ -204,3 +204,26 @@ def test_watcher_thread_starts_and_stops(registry: Registry) -> None:
     holder.watch(interval_s=0.01)
     holder.close()
     assert holder._watcher is None
+
+
+def test_a_broken_pointer_is_not_reloaded_again_and_again(registry: Registry) -> None:
+    registry.promote("1.0.0")
+    loads = {"n": 0}
+
+    def counting(bundle) -> Scorer:
+        loads["n"] += 1
+        if bundle.version == "1.1.0":
+            raise RuntimeError("cannot create the session")
+        return make_scorer(bundle)
+
+    holder = ModelHolder(registry, counting)
+    holder.sync()
+    Registry(registry.root).promote("1.1.0")  # promoted from a shell; this process cannot load it
+    with pytest.raises(RuntimeError):
+        holder.sync()
+    before = loads["n"]
+    assert holder.sync() is False and holder.sync() is False  # the watcher keeps quiet
+    assert loads["n"] == before
+    assert holder.current().identity["sha256"] == load_bundle(registry.find("1.0.0").path).sha256
+    Registry(registry.root).promote("1.0.0")  # the pointer changed: it is looked at again
+    assert holder.sync() is False  # already serving 1.0.0

@@ -55,7 +55,7 @@ def serve_app(host: str | None, port: int | None, data_dir: Path | None) -> None
         load_bundle(settings.model_path)
     except PlantscoutError as exc:
         raise click.ClickException(
-            f"{exc.message} (set PLANTSCOUT_MODEL_PATH to a bundle directory)"
+            f"{exc.message} For the service, set PLANTSCOUT_MODEL_PATH (or model_path in .env)."
         ) from exc
     uvicorn.run(
         create_app(settings),

@@ -1,8 +1,8 @@
 """File scanned frames as inspection records through the service API (``POST /v1/inspections``).
 
 Stdlib HTTP only (``model`` must not import the service or a web stack). Each frame gets a
-stable record id derived from its file hash and the bundle that scored it, so a re-run, or a
-retry after a dropped connection, returns the record already filed instead of a duplicate.
+stable record id derived from its file hash, so a re-run, or a retry after a dropped
+connection, returns the record already filed instead of a duplicate.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ class Posted:
 
 
 def record_id(result: FrameResult) -> str:
-    return str(uuid.uuid5(RECORD_NAMESPACE, f"{result.sha256}:{result.model.get('sha256', '')}"))
+    """One record per frame, whatever model scored it: re-scanning a flight with a newer
+    model must not file the same evidence twice (the service answers 200, already filed)."""
+    return str(uuid.uuid5(RECORD_NAMESPACE, result.sha256))
 
 
 def should_post(result: FrameResult, include_review: bool = False) -> bool:

@@ -38,6 +38,9 @@ _XMP_APP1_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 _MAX_XMP_BYTES = 4 * 1024 * 1024  # a real packet is a few KB; refuse to parse megabytes
 _RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
+# Frame sizes of radiometric thermal sensors (DJI XT/XT2/H20T/H20N/M2EA/M30T/M3T, FLIR).
+_THERMAL_SIZES = frozenset({(640, 512), (336, 256), (320, 256), (160, 120), (1280, 1024)})
+
 # Plausibility bounds: outside them a value is kept but flagged, never silently trusted.
 MAX_RELATIVE_ALTITUDE_M = 1500.0  # far above any legal or practical survey flight
 MIN_ABSOLUTE_ALTITUDE_M = -430.0  # the Dead Sea shore, the lowest dry land
@@ -89,9 +92,18 @@ class Geotags:
 
     @property
     def is_thermal(self) -> bool:
-        """Thermal frames carry no colour: a plant classifier must not score them."""
+        """Thermal frames carry no colour: a plant classifier must not score them.
+
+        DJI M300-era cameras say so in XMP (``ImageSource="InfraredCamera"``); older ones do
+        not, but their radiometric sensors have tell-tale sizes (640×512, 336×256…), as do
+        FLIR's.
+        """
         source = (self.image_source or "").lower()
-        return "infrared" in source or "thermal" in source
+        if "infrared" in source or "thermal" in source:
+            return True
+        make = (self.camera_make or "").upper()
+        size = (self.image_width, self.image_height)
+        return make.startswith("FLIR") or (make.startswith("DJI") and size in _THERMAL_SIZES)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -230,3 +230,9 @@ def test_truncation_is_detected(drone_fixtures: Path) -> None:
     assert truncated.truncated and any("truncated" in w for w in truncated.warnings)
     whole = read_geotags((drone_fixtures / "thermal_dji_h20t.jpg").read_bytes())
     assert not whole.truncated
+
+
+@pytest.mark.parametrize("name", sorted(README))
+def test_thermal_frames_are_recognised(drone_fixtures: Path, name: str) -> None:
+    tags = read_geotags((drone_fixtures / name).read_bytes())
+    assert tags.is_thermal == name.startswith("thermal_")

@@ -132,7 +132,14 @@ def geojson(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
         else:
             geometry = None
-        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"{row['frame_sha256'][:16]}-{row['region']}",
+                "geometry": geometry,
+                "properties": properties,
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -15,6 +15,7 @@ from plantscout.model.drone.scan import FrameResult
 
 LEVEL_COLOURS = {"alert": (255, 40, 40), "review": (255, 190, 0)}
 HEAT_ALPHA = 0.45
+LABELLED = 8
 
 
 def render_overlay(result: FrameResult) -> Image.Image | None:
@@ -51,7 +52,12 @@ def render_overlay(result: FrameResult) -> Image.Image | None:
         colour = LEVEL_COLOURS.get(region.level, (255, 255, 255))
         box = (x0 * sx, y0 * sy, max(x0 * sx, x1 * sx - 1), max(y0 * sy, y1 * sy - 1))
         draw.rectangle(box, outline=colour, width=3)
-        text = f"{number} {region.species} {region.level} {region.peak:.2f}"
+        # Full labels for the strongest regions; numbers only beyond, to stay readable.
+        text = (
+            f"{number} {region.species} {region.level} {region.peak:.2f}"
+            if number <= LABELLED
+            else str(number)
+        )
         tx, ty = box[0] + 4, max(0, box[1] - 14) if box[1] >= 14 else box[1] + 4
         draw.rectangle(draw.textbbox((tx, ty), text), fill=(0, 0, 0))
         draw.text((tx, ty), text, fill=colour)

@@ -27,7 +27,7 @@ from plantscout.model.errors import PlantscoutError
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes (default: one per 2 cores, at least 1… up to the core count).",
+    help="Worker processes (default: one per CPU core).",
 )
 @click.option(
     "--threads",

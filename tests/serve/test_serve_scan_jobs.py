@@ -97,3 +97,43 @@ def test_held_job_and_bad_requests(service) -> None:
     assert service.client.get("/v1/scan-jobs/../../etc", headers=auth).status_code in (404, 422)
     nothing = service.client.post("/v1/scan-jobs", headers=auth)
     assert nothing.status_code in (400, 422)
+
+
+def test_scan_post_files_records_in_the_real_service(db_url: str, tmp_path, tiny_bundle) -> None:
+    """`plantscout scan --post` against the real app on a socket: the form it sends is the
+    one ``POST /v1/inspections`` accepts, the computed spot wins, and a re-run files nothing."""
+    from serve_conftest_helpers import make_settings
+    from test_serve_concurrency import LiveServer
+
+    from plantscout.model import Scorer
+    from plantscout.model.drone import ScanOptions, scan_frame
+    from plantscout.model.drone.post import post_frame
+    from plantscout.model.drone.synthetic import drone_jpeg
+    from plantscout.serve.app import create_app
+    from plantscout.serve.keys import mint_key
+    from plantscout.serve.vocab import Role
+
+    frame = tmp_path / "DJI_0001.JPG"
+    frame.write_bytes(drone_jpeg(patches=((560, 160, 840, 440),), gimbal=(-90.0, 0.0, 0.0)))
+    result = scan_frame(
+        frame, Scorer(tiny_bundle, intra_op_threads=1), ScanOptions(model_gsd_m=0.125)
+    )
+    assert result.verdict == "suspected" and result.suspected[0].ground
+    app = create_app(make_settings(db_url, tmp_path, tiny_bundle))
+    with LiveServer(app) as live:
+        with app.state.services.db.write() as session:
+            key = mint_key(session, role=Role.INSPECTOR, name="drone", unit="unit-d").key
+        first = post_frame(result, frame, live.url, key, site_type="farmland")
+        assert first.ok and first.created, first
+        again = post_frame(result, frame, live.url, key, site_type="farmland")
+        assert again.ok and not again.created and again.record_id == first.record_id
+        import httpx
+
+        record = httpx.get(
+            f"{live.url}/v1/inspections/{first.record_id}", headers={"X-API-Key": key}
+        ).json()
+    ground = result.suspected[0].ground
+    assert record["location"]["source"] == "manual"
+    assert abs(record["location"]["lat"] - ground["lat"]) < 1e-6
+    assert abs(record["location"]["lon"] - ground["lon"]) < 1e-6
+    assert "Drone scan" in record["notes"] and record["site_type"] == "farmland"

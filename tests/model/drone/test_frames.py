@@ -105,3 +105,26 @@ def test_limits_and_bad_input() -> None:
     image.save(buf, "JPEG")
     with pytest.raises(ImageTooLarge):
         FrameReader(buf.getvalue(), limits=IntakeLimits(max_pixels=1_000_000))
+
+
+@pytest.mark.parametrize("progressive", [True, False])
+def test_progressive_and_grey_jpegs(progressive: bool) -> None:
+    rng = np.random.default_rng(1)
+    pixels = (rng.random((450, 700, 3)) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=85, progressive=progressive)
+    data = buf.getvalue()
+    reader = FrameReader(data)
+    plan = plan_tiles(reader.width, reader.height, 64, fallback_tile_px=128)
+    info = reader.start(plan)
+    reference = _reference(data, plan.decode_scale())
+    for box, tile in reader.tiles(plan, info):
+        x0, y0 = box.x0 // 2, box.y0 // 2
+        assert np.array_equal(tile, reference[y0 : y0 + tile.shape[0], x0 : x0 + tile.shape[1]])
+    assert info.streamed and (("progressive" in " ".join(info.notes)) == progressive)
+    grey = io.BytesIO()
+    Image.fromarray(pixels[..., 0]).save(grey, "JPEG")
+    reader = FrameReader(grey.getvalue())
+    assert not reader.streamable
+    tiles = list(reader.tiles(plan_tiles(reader.width, reader.height, 64)))
+    assert tiles and tiles[0][1].shape[2] == 3

@@ -106,6 +106,40 @@ def measure_child(frame: str, model: str, mode: str, threads: int) -> None:
     )
 
 
+def speed_child(folder: str, model: str, workers: int, threads: int, out: str) -> None:
+    """Runs in a fresh process: scan a folder like the CLI does; wall and CPU seconds."""
+    import resource
+
+    from plantscout.model.drone import ScanOptions
+    from plantscout.model.drone.runner import collect_frames, scan_flight
+
+    frames = collect_frames([folder])
+    cpu0 = _cpu(resource)
+    start = time.perf_counter()
+    results, _ = scan_flight(
+        frames, Path(out), bundle=model, options=ScanOptions(), workers=workers, threads=threads
+    )
+    wall = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "wall_s": round(wall, 2),
+                "cpu_s": round(_cpu(resource) - cpu0, 2),
+                "frames": len(results),
+                "tiles": sum(r.tiles_scored for r in results),
+                "tile_px": results[0].plan.get("tile_px"),
+            }
+        )
+    )
+
+
+def _cpu(resource) -> float:  # noqa: ANN001
+    """User + system CPU seconds of this process and its finished children (pool workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_child(*args: str) -> dict:
     output = subprocess.run(
         [sys.executable, __file__, *args], check=True, capture_output=True, text=True
@@ -187,10 +221,15 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--frames", type=int, default=6, help="20 MP frames for the speed run")
     parser.add_argument("--measure", nargs=4, metavar=("FRAME", "MODEL", "MODE", "THREADS"))
+    parser.add_argument("--speed", nargs=5, metavar=("DIR", "MODEL", "WORKERS", "THREADS", "OUT"))
     args = parser.parse_args()
     if args.measure:
         frame, model, mode, threads = args.measure
         measure_child(frame, model, mode, int(threads))
+        return
+    if args.speed:
+        folder, model, workers, threads, out = args.speed
+        speed_child(folder, model, int(workers), int(threads), out)
         return
 
     work = Path(tempfile.mkdtemp(prefix="drone-bench-"))
@@ -229,28 +268,26 @@ def main() -> None:
             )
 
     if not args.skip_speed:
-        from plantscout.model.drone import ScanOptions
-        from plantscout.model.drone.runner import scan_flight
-
-        print(f"\n## seconds per 20 MP frame ({args.frames} frames, 5472×3648)")
-        frames = []
+        print(f"\n## seconds per 20 MP frame ({args.frames} frames, 5472×3648), fresh process each")
+        print("CPU seconds are load-independent: on an idle 2-core laptop, wall ≈ CPU / 2.")
+        folder = work / "flight"
+        folder.mkdir(exist_ok=True)
         for i in range(args.frames):
-            path = work / "flight" / f"f{i:03d}.jpg"
-            path.parent.mkdir(exist_ok=True)
-            synthetic_frame(path, *SIZES["20MP"], seed=i)
-            frames.append(path)
+            synthetic_frame(folder / f"f{i:03d}.jpg", *SIZES["20MP"], seed=i)
         for workers, threads in ((2, 1), (1, 2)):
-            out = work / f"out-{workers}x{threads}"
-            start = time.perf_counter()
-            results, _ = scan_flight(
-                frames, out, bundle=model, options=ScanOptions(), workers=workers, threads=threads
+            m = run_child(
+                "--speed",
+                str(folder),
+                model,
+                str(workers),
+                str(threads),
+                str(work / f"out{workers}"),
             )
-            seconds = time.perf_counter() - start
-            tiles = sum(r.tiles_scored for r in results)
+            n = m["frames"]
             print(
-                f"- {workers} worker(s) × {threads} thread(s): {seconds:.1f} s for {len(frames)} frames "
-                f"= {seconds / len(frames):.2f} s/frame ({tiles // len(frames)} tiles/frame, "
-                f"tile {results[0].plan['tile_px']} px, including worker start-up)"
+                f"- {workers} worker(s) × {threads} thread(s): wall {m['wall_s'] / n:.2f} s/frame, "
+                f"CPU {m['cpu_s'] / n:.2f} s/frame ({m['tiles'] // n} tiles of {m['tile_px']} px "
+                f"per frame; {n} frames; wall includes worker start-up)"
             )
     load = os.getloadavg()
     print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

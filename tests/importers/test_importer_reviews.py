@@ -130,6 +130,13 @@ def test_base_splits_are_kept_and_new_groups_split(tmp_path, base, real_photo) -
     assert skipped["duplicate within the export"] == 1
     info = json.loads((tmp_path / "ext" / "dataset.json").read_text())
     assert info["extends"]["splits_kept"] is True
+    # What `plantscout train` reads (training.data.load_splits) accepts it, new label included.
+    from plantscout.training.config import DataConfig
+    from plantscout.training.data import load_splits
+
+    labels = (*sorted({r.label for r in records}),)
+    splits = load_splits(DataConfig(manifest=str(tmp_path / "ext" / "manifest.csv"), labels=labels))
+    assert "opium_poppy" in {r.label for r in splits["train"].records}
     assert info["counts"] == {"records": len(records), "base": len(before), "new": 12}
 
 

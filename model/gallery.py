@@ -16,8 +16,9 @@ Honesty rules, enforced here rather than left to the caller:
   all) bound the false-match rate — overall and for each kind of negative with enough
   examples, so many easy negatives (soil) cannot hide a common hard one (other red flowers).
   A label with references from fewer than two groups decides nothing.
-- A gallery can only raise a controlled species to ``alert`` when the false-match rate at that
-  threshold was measured on enough negatives; otherwise its strongest word is ``review``.
+- A gallery can only raise a controlled species to ``alert`` when enough negatives show the
+  false-alarm rate at that threshold is below 1 % with 95 % confidence (300+ negatives);
+  otherwise its strongest word is ``review``.
 - A gallery never lowers a level the classifier raised: a missing reference must not hide
   cannabis the model saw. Scores say which decisions came from the gallery.
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -92,9 +94,13 @@ class Policy:
     k: int = 3  # similarity to a label = mean of the k most similar references
     target_recall: float = 0.9  # on held-out references, at the match threshold
     match_max_false_rate: float = 0.05  # on negatives, at the match threshold
-    alert_max_false_rate: float = 0.01  # on negatives, at the alert threshold
+    # At the alert threshold the false-alarm rate must be below this *with 95 % confidence*
+    # (Clopper-Pearson upper bound), not just as a point estimate: 0 false among 100 still
+    # allows 3 %. With no false match at all this takes 299 negatives.
+    alert_max_false_rate: float = 0.01
+    alert_confidence: float = 0.95
     min_negatives_for_match: int = 20  # fewer: the match threshold ignores negatives
-    min_negatives_for_alert: int = 100  # fewer: no alert threshold at all (review only)
+    min_negatives_for_alert: int = 300  # fewer: no alert threshold at all (review only)
     min_groups: int = 2  # a label needs references from this many groups to decide anything
 
 
@@ -313,20 +319,25 @@ class Gallery:
                 )
             alert = None
             if TAXONOMY[label].role is Role.CONTROLLED:
-                if len(negatives) >= policy.min_negatives_for_alert:
+                certified = _certified_threshold(
+                    negatives, policy.alert_max_false_rate, policy.alert_confidence
+                )
+                if len(negatives) >= policy.min_negatives_for_alert and certified is not None:
                     alert = max(
                         match,
+                        certified,
                         _bounded_threshold(
                             negatives,
                             kinds,
                             policy.alert_max_false_rate,
-                            policy.min_negatives_for_alert,
+                            policy.min_negatives_for_match,
                         ),
                     )
                 else:
                     note = (note + "; " if note else "") + (
                         f"review only: an alert needs at least {policy.min_negatives_for_alert} "
-                        "negatives to measure its false-alarm rate"
+                        "negatives, to show its false-alarm rate is below "
+                        f"{policy.alert_max_false_rate:.0%} with {policy.alert_confidence:.0%} confidence"
                     )
             worst = _worst_kind(negatives, kinds, match, policy.min_negatives_for_match)
             rules[label] = LabelRule(
@@ -592,6 +603,53 @@ def _threshold_for_false_rate(negatives: np.ndarray, max_rate: float) -> float:
     if allowed >= len(ordered):
         return float(ordered[-1])
     return float(np.nextafter(ordered[allowed], np.inf))
+
+
+def _certified_threshold(negatives: np.ndarray, max_rate: float, confidence: float) -> float | None:
+    """The smallest threshold whose false-match rate is below ``max_rate`` with the given
+    one-sided confidence (Clopper-Pearson), or ``None`` if there are too few negatives."""
+    n = len(negatives)
+    allowed = -1
+    while allowed + 1 <= n and _upper_bound(allowed + 1, n, 1 - confidence) <= max_rate:
+        allowed += 1
+    if allowed < 0:
+        return None
+    ordered = np.sort(negatives)[::-1]
+    if allowed >= n:
+        return float(ordered[-1])
+    return float(np.nextafter(ordered[allowed], np.inf))
+
+
+def _upper_bound(false: int, n: int, alpha: float) -> float:
+    """Clopper-Pearson one-sided upper bound of a rate seen ``false`` times in ``n``."""
+    if false >= n:
+        return 1.0
+    low, high = false / n, 1.0
+    for _ in range(60):  # bisection: P(X <= false | p) decreases as p grows
+        mid = (low + high) / 2
+        if _binomial_cdf(false, n, mid) > alpha:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 1.0 if k >= n else 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    terms = [
+        math.lgamma(n + 1)
+        - math.lgamma(i + 1)
+        - math.lgamma(n - i + 1)
+        + i * log_p
+        + (n - i) * log_q
+        for i in range(k + 1)
+    ]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
 
 
 def _bounded_threshold(

@@ -147,7 +147,7 @@ def negatives(
     images: tuple[Path, ...], gallery_path: Path, model: Path | None, label: str, source: str
 ) -> None:
     """Add photos known NOT to show the gallery's labels (look-alikes first): they bound false
-    matches, and enough of them (100+) let a controlled label raise alerts, not just reviews."""
+    matches, and enough of them (300+) let a controlled label raise alerts, not just reviews."""
     from .gallery import Negative
     from .gallery_scoring import embed_files
 

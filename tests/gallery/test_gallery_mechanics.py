@@ -34,10 +34,10 @@ PURPLE_GROUPS = {
 HELD_OUT_PURPLE = (153, 49, 201)  # a new photo, in no reference group
 NEGATIVE_COLOURS = [
     (r, g, b)
-    for r in (20, 75, 130, 185, 240)
-    for g in (20, 75, 130, 185, 240)
-    for b in (20, 75, 130, 185, 240)
-    if not (r >= 75 and g <= 75 and b >= 130)  # nothing purple among the negatives
+    for r in range(10, 256, 35)
+    for g in range(10, 256, 35)
+    for b in range(10, 256, 35)
+    if not (r >= 80 and g <= 80 and b >= 115)  # nothing purple among the negatives
 ]
 
 
@@ -97,7 +97,7 @@ def test_alerts_only_with_a_measured_false_alarm_rate(scorer, photo_dir) -> None
     gallery = _gallery(scorer, photo_dir)
     _add_negatives(scorer, photo_dir, gallery)
     rule = gallery.rules["opium_poppy"]
-    assert rule.negatives >= 100
+    assert rule.negatives >= 300  # enough to show < 1 % false alarms with 95 % confidence
     assert rule.alert is not None and rule.alert >= rule.match
     assert rule.false_rate_at_alert <= 0.01 and rule.false_rate_at_match <= 0.05
     wrapped = GalleryScorer(scorer, gallery)

@@ -1,11 +1,13 @@
 """The gallery on the released bundle's real embedding (runs when a default bundle exists).
 
 plants-v1 has no opium poppy, so corn / California / tree poppy photos stand in for the
-pixels: a gallery of 10 of them filed as ``opium_poppy`` plus 120 negatives must turn
+pixels: a gallery of 10 of them filed as ``opium_poppy`` plus 300 negatives must turn
 *other* poppy photos from "review (stand-in)" into gallery-raised opium-poppy levels, while
 photos of other labels stay as they were. Most of these photos were in the bundle's training
 data, so this shows the mechanism on a real embedding, not how well an unseen species is
 recognised: that is measured on held-out splits in ``benchmarks/gallery_fewshot.py``.
+About 10 s on 2 cores (400 photos through the real network): the only test of a gallery on
+the network that ships.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def released() -> Scorer:
     return Scorer(bundle, intra_op_threads=2)
 
 
+@pytest.mark.slow
 def test_gallery_raises_held_out_poppies_and_leaves_other_labels(
     released: Scorer, plants_v1: Path, plants_manifest_rows
 ) -> None:
@@ -46,15 +49,16 @@ def test_gallery_raises_held_out_poppies_and_leaves_other_labels(
         [Reference("opium_poppy", sha, source="stand-in", group=sha) for sha in embedded.sha256],
         embedded.embeddings,
     )
-    negatives = photos("cannabis")[:40] + photos("other_plant")[:40] + photos("background")[:40]
+    # 300 negatives: the fewest that can show < 1 % false alarms with 95 % confidence.
+    negatives = photos("cannabis")[:100] + photos("other_plant")[:100] + photos("background")[:100]
     embedded = embed_files(released, negatives)
-    labels = ["cannabis"] * 40 + ["other_plant"] * 40 + ["background"] * 40
+    labels = ["cannabis"] * 100 + ["other_plant"] * 100 + ["background"] * 100
     gallery.add_negatives(
         [Negative(sha, label=label) for sha, label in zip(embedded.sha256, labels, strict=True)],
         embedded.embeddings,
     )
     rule = gallery.rules["opium_poppy"]
-    assert rule.match is not None and rule.alert is not None  # 120 negatives measured
+    assert rule.match is not None and rule.alert is not None  # 300 negatives measured
     wrapped = GalleryScorer(released, gallery)
 
     def raised(paths: list[Path]) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,9 @@ class ModelHolder:
         with self._change:
             key = self.registry.current_key()
             held = self._current
-            if key is not None and key != self._failed_key:
+            # Reading the pointer is cheap; hashing a bundle is not, so only a pointer that
+            # names something other than what is held is looked at more closely.
+            if key is not None and key != self._failed_key and (held is None or held.key != key):
                 try:
                     entry = self.registry.current()
                     if entry is not None and (
@@ -112,6 +114,9 @@ class ModelHolder:
                     ):
                         self._swap(self._load(entry))
                         return True
+                    if entry is not None and held is not None:
+                        # Same network under its registry name (e.g. the start-up model).
+                        held = self._current = replace(held, key=key)
                 except Exception:
                     self._failed_key = key
                     raise

@@ -227,3 +227,21 @@ def test_a_broken_pointer_is_not_reloaded_again_and_again(registry: Registry) ->
     assert holder.current().identity["sha256"] == load_bundle(registry.find("1.0.0").path).sha256
     Registry(registry.root).promote("1.0.0")  # the pointer changed: it is looked at again
     assert holder.sync() is False  # already serving 1.0.0
+
+
+def test_an_unchanged_pointer_costs_no_bundle_load(registry: Registry, monkeypatch) -> None:
+    """The watcher polls every few seconds: it must not hash a 13 MB network each time."""
+    registry.promote("1.0.0")
+    holder = ModelHolder(registry, make_scorer)
+    holder.sync()
+    calls = {"n": 0}
+    original = registry.current
+
+    def counted():
+        calls["n"] += 1
+        return original()
+
+    monkeypatch.setattr(registry, "current", counted)
+    for _ in range(5):
+        assert holder.sync() is False
+    assert calls["n"] == 0

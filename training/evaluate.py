@@ -151,7 +151,9 @@ def compute_metrics(scored: Scored, bundle: Bundle) -> dict[str, Any]:
             if precision and recall
             else (0.0 if support else None)
         )
+        ap = M.average_precision(probs[:, i], yk == i) if support else None
         per_label[label] = {
+            "average_precision": ap,
             "support": support,
             "predicted": predicted,
             "correct": tp,

@@ -194,6 +194,7 @@ def export_run(
             if tile_gsd
             else None,
             "training": {
+                "backbone": config.model.backbone,
                 "config": checkpoint["config"],
                 "run": run_dir.name,
                 "checkpoint": options.checkpoint,

@@ -103,6 +103,34 @@ def extract(
     return result
 
 
+def _run_bridge(
+    bridge: nn.Module,
+    deeper: np.ndarray,
+    *,
+    batch_size: int,
+    device: torch.device,
+    progress: Progress,
+    desc: str,
+) -> np.ndarray:
+    """Frozen blocks applied to a deeper cache: (N, V, ...) -> (N, V, ...), float16."""
+    bridge.eval()
+    n, views = deeper.shape[:2]
+    per_batch = max(1, batch_size // views)
+    result: np.ndarray | None = None
+    starts = range(0, n, per_batch)
+    with torch.no_grad():
+        for start in progress(starts, len(starts), f"{desc} (from deeper cache)"):
+            chunk = np.asarray(deeper[start : start + per_batch], np.float32)
+            flat = torch.from_numpy(chunk.reshape(-1, *chunk.shape[2:])).to(device)
+            out = bridge(flat).float().cpu().numpy().astype(np.float16)
+            out = out.reshape(len(chunk), views, *out.shape[1:])
+            if result is None:
+                result = np.empty((n, *out.shape[1:]), np.float16)
+            result[start : start + len(chunk)] = out
+    assert result is not None
+    return result
+
+
 def cached_features(
     cache_root: Path,
     trunk: nn.Module,
@@ -119,36 +147,60 @@ def cached_features(
     progress: Progress,
     desc: str,
     log: Callable[[str], None] = print,
+    bridge_for: Callable[[int], nn.Module] | None = None,
 ) -> np.ndarray:
-    """Load the cache for these images/settings, or compute and store it."""
-    key = cache_key(
-        {
-            "format": CACHE_FORMAT,
-            "backbone": backbone,
-            "train_blocks": train_blocks,
-            "records": records_fingerprint(records),
-            "views": views,
-            "augment": augment.__dict__ if views else None,
-            "seed": seed if views else None,
-            "preprocessing": spec.as_dict(),
-        }
-    )
-    path = cache_root / f"{backbone}-k{train_blocks}-{desc}-{key}.npy"
+    """Load the cache for these images/settings, or compute and store it.
+
+    ``bridge_for(k)`` returns the frozen blocks between a split at ``k`` trained blocks and
+    this one; when a cache exists for a deeper split (same images, views, augmentation), the
+    features are derived from it in minutes instead of re-running the whole trunk.
+    """
+
+    def cache_path(blocks: int) -> Path:
+        key = cache_key(
+            {
+                "format": CACHE_FORMAT,
+                "backbone": backbone,
+                "train_blocks": blocks,
+                "records": records_fingerprint(records),
+                "views": views,
+                "augment": augment.__dict__ if views else None,
+                "seed": seed if views else None,
+                "preprocessing": spec.as_dict(),
+            }
+        )
+        return cache_root / f"{backbone}-k{blocks}-{desc}-{key}.npy"
+
+    path = cache_path(train_blocks)
     if path.is_file():
         log(f"features: {desc} from cache {path}")
         return np.load(path, mmap_mode="r")
-    features = extract(
-        trunk,
-        records,
-        spec,
-        views=views,
-        augment=augment,
-        seed=seed,
-        batch_size=batch_size,
-        device=device,
-        progress=progress,
-        desc=desc,
+    deeper = next(
+        (k for k in range(train_blocks + 1, 32) if bridge_for and cache_path(k).is_file()), None
     )
+    if deeper is not None and bridge_for is not None:
+        log(f"features: {desc} derived from the cache at {deeper} trained blocks")
+        features = _run_bridge(
+            bridge_for(deeper),
+            np.load(cache_path(deeper), mmap_mode="r"),
+            batch_size=batch_size,
+            device=device,
+            progress=progress,
+            desc=desc,
+        )
+    else:
+        features = extract(
+            trunk,
+            records,
+            spec,
+            views=views,
+            augment=augment,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+            progress=progress,
+            desc=desc,
+        )
     cache_root.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, features)

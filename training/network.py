@@ -79,3 +79,16 @@ def split_backbone(backbone: Backbone, train_blocks: int) -> tuple[nn.Module, nn
     trunk = nn.Sequential(*features[: n - train_blocks])
     top = nn.Sequential(*features[n - train_blocks :], _Pool())
     return trunk, top
+
+
+def bridge_module(backbone: Backbone, from_blocks: int, to_blocks: int) -> nn.Module:
+    """The frozen blocks mapping the trunk output at ``from_blocks`` to that at ``to_blocks``.
+
+    Lets a feature cache made for a deeper split serve a shallower one (see features.py).
+    """
+    if not from_blocks > to_blocks >= 0:
+        raise ValueError("bridge goes from more trained blocks to fewer")
+    _, top = split_backbone(backbone, from_blocks)
+    if to_blocks == 0:
+        return top
+    return nn.Sequential(*list(top)[: from_blocks - to_blocks])

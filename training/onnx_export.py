@@ -48,6 +48,33 @@ def export_onnx(net: torch.nn.Module, path: Path, input_size: int) -> None:
             verbose=False,
         )
     program.save(str(path), external_data=False)
+    _strip_debug_metadata(path)
+
+
+def _strip_debug_metadata(path: Path) -> None:
+    """Drop per-node source locations and stack traces the exporter records.
+
+    They name files on the exporting machine (its checkout path, its virtualenv), so with them
+    the same weights would hash differently on every machine; they also cost megabytes.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.GRAPH:
+                    graphs.append(attribute.g)
+                graphs.extend(attribute.graphs)
+    for function in model.functions:
+        for node in function.node:
+            del node.metadata_props[:]
+    del model.graph.metadata_props[:]
+    onnx.save(model, str(path))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from .backbones import get_spec
 from .config import TrainConfig
 from .data import Split, load_splits, sample_weights
 from .features import cached_features
-from .network import PlantNet, build_network, split_backbone
+from .network import PlantNet, bridge_module, build_network, split_backbone
 from .policy import monitored_labels
 
 CHECKPOINT_FORMAT = 1
@@ -284,6 +284,7 @@ def train_head_mode(trainer: _Trainer, splits: dict[str, Split]) -> RunResult:
     for p in top.parameters():
         p.requires_grad_(True)
     common = dict(
+        bridge_for=lambda deeper: bridge_module(net.backbone, deeper, cfg.model.train_blocks),
         backbone=cfg.model.backbone,
         train_blocks=cfg.model.train_blocks,
         augment=cfg.augment,

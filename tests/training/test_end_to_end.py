@@ -261,3 +261,23 @@ def test_shallower_features_derive_from_a_deeper_cache(tiny_dataset: Path, tmp_p
     assert derived.shape == direct.shape == (len(records), 1, 1280)
     # The deeper cache is float16: the derived features differ by rounding only.
     assert np.abs(derived.astype(np.float32) - direct.astype(np.float32)).max() < 0.05
+
+
+def test_evaluate_needs_no_torch(tiny_export: Path, tiny_dataset: Path, tmp_path: Path) -> None:
+    """`plantscout evaluate` runs where only the inference core is installed."""
+    block = (
+        "import sys\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'torch', 'torchvision', 'timm', 'albumentations'}:\n"
+        "            raise ImportError(name + ' is blocked for this test')\n"
+        "sys.meta_path.insert(0, _Block())\n"
+        "from plantscout.training.evaluate_cli import app\n"
+        f"app([{str(tiny_export)!r}, '--data', {str(tiny_dataset)!r}, '--out', "
+        f"{str(tmp_path / 'e')!r}, '--no-plots', '--check-card'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", block], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "recorded metrics reproduced" in result.stdout

@@ -22,32 +22,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from plantscout.datasets.records import COLUMNS
 from plantscout.model import TAXONOMY
 
 from ..models import Inspection
 from ..photos import PhotoStore
 from .filters import InspectionFilter
 
-# Same order as plantscout.datasets.records.COLUMNS (a test keeps them equal).
-COLUMNS = (
-    "path",
-    "label",
-    "split",
-    "group",
-    "source",
-    "licence",
-    "taxon",
-    "view",
-    "kind",
-    "width",
-    "height",
-    "sha256",
-    "gsd_m",
-    "parent",
-    "crop",
-    "source_path",
-    "commit",
-)
 SOURCE = "plantscout-inspections"
 _POOR_QUALITY = {"too_dark", "too_small"}
 _EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}

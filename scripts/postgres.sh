@@ -7,7 +7,8 @@ dir="${PLANTSCOUT_PG_DIR:-/tmp/plantscout-pg}"
 port="${PLANTSCOUT_PG_PORT:-55432}"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the checkout may sit in a directory the postgres user cannot enter.
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 case "${1:-start}" in
   start)

@@ -1,4 +1,4 @@
-"""The gallery on the released bundle's real embedding (runs when a default bundle exists).
+"""The gallery on the released bundle's real embedding (the default bundle ships in the repo).
 
 plants-v1 has no opium poppy, so corn / California / tree poppy photos stand in for the
 pixels: a gallery of 10 of them filed as ``opium_poppy`` plus 300 negatives must turn
@@ -16,18 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from plantscout.model import Level, NoDefaultModel, Scorer, load_bundle
+from plantscout.model import Level, Scorer, load_bundle
 from plantscout.model.gallery import Gallery, Negative, Reference
 from plantscout.model.gallery_scoring import GalleryScorer, embed_files
 
 
 @pytest.fixture(scope="module")
 def released() -> Scorer:
-    try:
-        bundle = load_bundle(None)
-    except NoDefaultModel as exc:
-        pytest.skip(f"no default bundle released yet: {exc.message}")
-    return Scorer(bundle, intra_op_threads=2)
+    return Scorer(load_bundle(None), intra_op_threads=2)
 
 
 @pytest.mark.slow

@@ -1,8 +1,7 @@
 """The shipped bundle on the dataset's drone frames: hemp flags, background does not.
 
-Issue 5's acceptance check. It needs the released default bundle (``model/releases/DEFAULT``
-or ``$PLANTSCOUT_MODEL``); until one is released it is skipped *with that reason*, and it runs
-as soon as the bundle lands. Worth its ~1-2 min in CI: it is the only test of the real network
+Issue 5's acceptance check, on the released default bundle (``model/releases/DEFAULT`` or
+``$PLANTSCOUT_MODEL``), which ships in the repository: a missing bundle fails, never skips. Worth its ~1-2 min in CI: it is the only test of the real network
 on aerial imagery, through the same code path as ``plantscout scan``.
 
 Honesty notes, printed with the numbers (and written to test-artifacts/):
@@ -20,25 +19,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from plantscout.model.bundle import DEFAULT_POINTER, MODEL_ENV
-
 HEMP_GSD_M = 0.005  # plants-v1 README
 REPO = Path(__file__).resolve().parents[3]
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (DEFAULT_POINTER.is_file() or os.environ.get(MODEL_ENV)),
-        reason="no default bundle released yet (model/releases/DEFAULT): runs once it exists",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

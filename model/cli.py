@@ -84,6 +84,7 @@ def app(
 
 def _print_table(rows: list[tuple[str, dict]], identity: dict[str, str], lang: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     zh = lang != "en"
@@ -110,5 +111,11 @@ def _print_table(rows: list[tuple[str, dict]], identity: dict[str, str], lang: s
         if result["message"]:
             notes.append(result["message"]["zh" if zh else "en"])
         names = verdict_names[result["verdict"]]
-        table.add_row(path, names[0] if zh else names[1], "\n".join(species), "\n".join(notes))
+        cells = (
+            Path(path).name,
+            names[0] if zh else names[1],
+            "\n".join(species),
+            "\n".join(notes),
+        )
+        table.add_row(*(escape(cell) for cell in cells))  # "[alert]" is text, not rich markup
     Console().print(table)

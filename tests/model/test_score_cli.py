@@ -66,3 +66,14 @@ def test_no_default_model_is_a_clear_message(tmp_path: Path, real_photo) -> None
     assert result.returncode != 0
     assert "no default model is installed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_table_shows_the_level_of_each_species(tiny_bundle: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    green = tmp_path / "green-leaf.jpg"
+    Image.new("RGB", (320, 240), (20, 200, 30)).save(green)
+    result = CliRunner().invoke(cli, ["score", "-m", str(tiny_bundle), "--lang", "en", str(green)])
+    assert result.exit_code == 0, result.output
+    assert "[alert]" in result.output  # rich must not swallow it as markup
+    assert "green-leaf.jpg" in result.output

@@ -1,6 +1,7 @@
 """Drone scanning: peak memory versus frame size, and seconds per 20 MP frame.
 
     python benchmarks/drone_scan.py [--model DIR | --standin lite0] [--skip-speed] [--frames N]
+                                    [--gsd-cm CM] [--overlap F]
 
 Memory: each measurement runs in a fresh child process that loads the scorer, records its
 peak resident set (VmHWM) before scanning, scans one synthetic frame and reports VmHWM again. Frames of 12 MP (4000×3000) and 100 MP (11552×8672) are scanned with the same
@@ -10,7 +11,12 @@ peak(100 MP) / peak(12 MP) ≤ 1.2.
 
 Speed: ``scan_flight`` over several synthetic 20 MP frames (5472×3648, the 1" sensors of
 Phantom 4 Pro / Mavic 2 Pro) with 2 worker processes × 1 thread, and with 1 × 2, reporting
-seconds per frame. Goal: ≤ 2.2 s per frame on a 2-core laptop.
+seconds per frame. Goal: ≤ 2.2 s per frame on a 2-core laptop. The synthetic frames carry no
+metadata, so by default the speed run uses the fallback tiles too (2 × the model input);
+``--gsd-cm`` gives the frames a ground resolution (like ``plantscout scan --gsd``), so tiles
+cover ``input × the card's tiles.gsd_m`` of ground, e.g. ``--gsd-cm 1`` for frames at the
+bundle's own 1 cm/px. ``--overlap`` (default 0.25, the scan default) applies to the speed run.
+The memory run always uses the fallback plan.
 
 Model: ``--model DIR`` (default: the released default bundle when there is one). Without a
 bundle, ``--standin lite0`` exports an untrained EfficientNet-Lite0 to ONNX (needs the train
@@ -29,9 +35,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    from plantscout.model.drone import ScanOptions
 
 SIZES = {"12MP": (4000, 3000), "20MP": (5472, 3648), "100MP": (11552, 8672)}
 
@@ -106,18 +116,19 @@ def measure_child(frame: str, model: str, mode: str, threads: int) -> None:
     )
 
 
-def speed_child(folder: str, model: str, workers: int, threads: int, out: str) -> None:
+def speed_child(
+    folder: str, model: str, workers: int, threads: int, out: str, options: ScanOptions
+) -> None:
     """Runs in a fresh process: scan a folder like the CLI does; wall and CPU seconds."""
     import resource
 
-    from plantscout.model.drone import ScanOptions
     from plantscout.model.drone.runner import collect_frames, scan_flight
 
     frames = collect_frames([folder])
     cpu0 = _cpu(resource)
     start = time.perf_counter()
     results, _ = scan_flight(
-        frames, Path(out), bundle=model, options=ScanOptions(), workers=workers, threads=threads
+        frames, Path(out), bundle=model, options=options, workers=workers, threads=threads
     )
     wall = time.perf_counter() - start
     print(
@@ -128,6 +139,8 @@ def speed_child(folder: str, model: str, workers: int, threads: int, out: str) -
                 "frames": len(results),
                 "tiles": sum(r.tiles_scored for r in results),
                 "tile_px": results[0].plan.get("tile_px"),
+                "basis": results[0].plan.get("basis"),
+                "errors": sum(r.verdict == "error" for r in results),
             }
         )
     )
@@ -191,9 +204,16 @@ def _export(torch, model, path: Path) -> None:  # noqa: ANN001
     )
 
 
+def describe(path: str) -> str:
+    from plantscout.model import load_bundle
+
+    identity = load_bundle(path).identity()
+    return f"{identity['name']} {identity['version']}, sha256 {identity['sha256'][:12]}"
+
+
 def pick_model(args: argparse.Namespace, work: Path) -> tuple[str, str]:
     if args.model:
-        return args.model, f"bundle {args.model}"
+        return args.model, f"bundle {args.model} ({describe(args.model)})"
     if args.standin == "lite0":
         return str(
             standin_lite0(work / "standin")
@@ -203,7 +223,7 @@ def pick_model(args: argparse.Namespace, work: Path) -> tuple[str, str]:
 
     try:
         path = default_bundle_path()
-        return str(path), f"default bundle {path.name}"
+        return str(path), f"default bundle {path.name} ({describe(str(path))})"
     except NoDefaultModel:
         from plantscout.model.testing import build_tiny_bundle
 
@@ -220,6 +240,13 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--frames", type=int, default=6, help="20 MP frames for the speed run")
+    parser.add_argument(
+        "--gsd-cm",
+        type=float,
+        default=None,
+        help="speed run: frames' ground resolution in cm/px (default: none, fallback tiles)",
+    )
+    parser.add_argument("--overlap", type=float, default=0.25, help="speed run: tile overlap")
     parser.add_argument("--measure", nargs=4, metavar=("FRAME", "MODEL", "MODE", "THREADS"))
     parser.add_argument("--speed", nargs=5, metavar=("DIR", "MODEL", "WORKERS", "THREADS", "OUT"))
     args = parser.parse_args()
@@ -229,7 +256,12 @@ def main() -> None:
         return
     if args.speed:
         folder, model, workers, threads, out = args.speed
-        speed_child(folder, model, int(workers), int(threads), out)
+        from plantscout.model.drone import ScanOptions
+
+        options = ScanOptions(
+            gsd_m=args.gsd_cm / 100 if args.gsd_cm else None, overlap=args.overlap
+        )
+        speed_child(folder, model, int(workers), int(threads), out, options)
         return
 
     work = Path(tempfile.mkdtemp(prefix="drone-bench-"))
@@ -269,6 +301,8 @@ def main() -> None:
 
     if not args.skip_speed:
         print(f"\n## seconds per 20 MP frame ({args.frames} frames, 5472×3648), fresh process each")
+        gsd = f"{args.gsd_cm:g} cm/px (--gsd-cm)" if args.gsd_cm else "unknown (no metadata)"
+        print(f"frame ground resolution: {gsd}; tile overlap {args.overlap:g}")
         print("CPU seconds are load-independent: on an idle 2-core laptop, wall ≈ CPU / 2.")
         folder = work / "flight"
         folder.mkdir(exist_ok=True)
@@ -282,12 +316,16 @@ def main() -> None:
                 str(workers),
                 str(threads),
                 str(work / f"out{workers}"),
+                *(["--gsd-cm", str(args.gsd_cm)] if args.gsd_cm else []),
+                "--overlap",
+                str(args.overlap),
             )
             n = m["frames"]
             print(
                 f"- {workers} worker(s) × {threads} thread(s): wall {m['wall_s'] / n:.2f} s/frame, "
                 f"CPU {m['cpu_s'] / n:.2f} s/frame ({m['tiles'] // n} tiles of {m['tile_px']} px "
-                f"per frame; {n} frames; wall includes worker start-up)"
+                f"per frame, plan basis {m['basis']}; {n} frames, {m['errors']} errors; "
+                "wall includes worker start-up)"
             )
     load = os.getloadavg()
     print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

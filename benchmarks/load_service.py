@@ -70,16 +70,21 @@ def load_photos(n: int) -> list[tuple[str, bytes]]:
     return [(Path(r["path"]).name, (manifest.parent / r["path"]).read_bytes()) for r in picked]
 
 
+def describe(bundle) -> str:
+    identity = bundle.identity()
+    return f"{identity['name']} {identity['version']}, sha256 {identity['sha256'][:12]}"
+
+
 def pick_model(requested: str | None, work: Path) -> tuple[str, str]:
     """(bundle path, description)."""
     from plantscout.model import NoDefaultModel, load_bundle
 
     if requested:
         bundle = load_bundle(requested)
-        return str(bundle.path), f"{bundle.name} {bundle.version} ({requested})"
+        return str(bundle.path), f"{describe(bundle)} ({requested})"
     try:
         bundle = load_bundle(None)
-        return str(bundle.path), f"{bundle.name} {bundle.version} (default release)"
+        return str(bundle.path), f"{describe(bundle)} (default release)"
     except NoDefaultModel:
         from plantscout.model.testing import build_tiny_bundle
 

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -265,70 +266,75 @@ def main() -> None:
         return
 
     work = Path(tempfile.mkdtemp(prefix="drone-bench-"))
-    model, model_note = pick_model(args, work)
-    load = os.getloadavg()
-    print(f"# drone_scan benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"model: {model_note}")
-
-    if not args.skip_memory:
-        print("\n## peak memory, one frame per fresh process (2 ONNX threads)")
+    try:
+        model, model_note = pick_model(args, work)
+        load = os.getloadavg()
+        print(f"# drone_scan benchmark — {time.strftime('%Y-%m-%d %H:%M')}")
         print(
-            "| frame | mode | RSS before scan (MB) | peak RSS (MB) | scan growth (MB) | tiles | s |"
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- |")
-        peaks: dict[tuple[str, str], float] = {}
-        for name in ("12MP", "100MP"):
-            path = work / f"{name}.jpg"
-            synthetic_frame(path, *SIZES[name])
-            for mode in ("streamed", "whole"):
-                m = run_child("--measure", str(path), model, mode, "2")
-                peaks[(name, mode)] = m["peak_mb"]
-                print(
-                    f"| {name} ({path.stat().st_size / 1e6:.0f} MB file) | {mode} | {m['before_scan_mb']} "
-                    f"| {m['peak_mb']} | {m['peak_mb'] - m['before_scan_mb']:.1f} | {m['tiles']} | {m['seconds']} |"
-                )
-            path.unlink()
-        for mode in ("streamed", "whole"):
-            ratio = peaks[("100MP", mode)] / peaks[("12MP", mode)]
-            print(
-                f"\npeak(100 MP) / peak(12 MP), {mode}: {ratio:.2f}"
-                + ("  (goal ≤ 1.2)" if mode == "streamed" else "")
-            )
+        print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print(f"model: {model_note}")
 
-    if not args.skip_speed:
-        print(f"\n## seconds per 20 MP frame ({args.frames} frames, 5472×3648), fresh process each")
-        gsd = f"{args.gsd_cm:g} cm/px (--gsd-cm)" if args.gsd_cm else "unknown (no metadata)"
-        print(f"frame ground resolution: {gsd}; tile overlap {args.overlap:g}")
-        print("CPU seconds are load-independent: on an idle 2-core laptop, wall ≈ CPU / 2.")
-        folder = work / "flight"
-        folder.mkdir(exist_ok=True)
-        for i in range(args.frames):
-            synthetic_frame(folder / f"f{i:03d}.jpg", *SIZES["20MP"], seed=i)
-        for workers, threads in ((2, 1), (1, 2)):
-            m = run_child(
-                "--speed",
-                str(folder),
-                model,
-                str(workers),
-                str(threads),
-                str(work / f"out{workers}"),
-                *(["--gsd-cm", str(args.gsd_cm)] if args.gsd_cm else []),
-                "--overlap",
-                str(args.overlap),
-            )
-            n = m["frames"]
+        if not args.skip_memory:
+            print("\n## peak memory, one frame per fresh process (2 ONNX threads)")
             print(
-                f"- {workers} worker(s) × {threads} thread(s): wall {m['wall_s'] / n:.2f} s/frame, "
-                f"CPU {m['cpu_s'] / n:.2f} s/frame ({m['tiles'] // n} tiles of {m['tile_px']} px "
-                f"per frame, plan basis {m['basis']}; {n} frames, {m['errors']} errors; "
-                "wall includes worker start-up)"
+                "| frame | mode | RSS before scan (MB) | peak RSS (MB) | scan growth (MB) | tiles | s |"
             )
-    load = os.getloadavg()
-    print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+            print("| --- | --- | --- | --- | --- | --- | --- |")
+            peaks: dict[tuple[str, str], float] = {}
+            for name in ("12MP", "100MP"):
+                path = work / f"{name}.jpg"
+                synthetic_frame(path, *SIZES[name])
+                for mode in ("streamed", "whole"):
+                    m = run_child("--measure", str(path), model, mode, "2")
+                    peaks[(name, mode)] = m["peak_mb"]
+                    print(
+                        f"| {name} ({path.stat().st_size / 1e6:.0f} MB file) | {mode} | {m['before_scan_mb']} "
+                        f"| {m['peak_mb']} | {m['peak_mb'] - m['before_scan_mb']:.1f} | {m['tiles']} | {m['seconds']} |"
+                    )
+                path.unlink()
+            for mode in ("streamed", "whole"):
+                ratio = peaks[("100MP", mode)] / peaks[("12MP", mode)]
+                print(
+                    f"\npeak(100 MP) / peak(12 MP), {mode}: {ratio:.2f}"
+                    + ("  (goal ≤ 1.2)" if mode == "streamed" else "")
+                )
+
+        if not args.skip_speed:
+            print(
+                f"\n## seconds per 20 MP frame ({args.frames} frames, 5472×3648), fresh process each"
+            )
+            gsd = f"{args.gsd_cm:g} cm/px (--gsd-cm)" if args.gsd_cm else "unknown (no metadata)"
+            print(f"frame ground resolution: {gsd}; tile overlap {args.overlap:g}")
+            print("CPU seconds are load-independent: on an idle 2-core laptop, wall ≈ CPU / 2.")
+            folder = work / "flight"
+            folder.mkdir(exist_ok=True)
+            for i in range(args.frames):
+                synthetic_frame(folder / f"f{i:03d}.jpg", *SIZES["20MP"], seed=i)
+            for workers, threads in ((2, 1), (1, 2)):
+                m = run_child(
+                    "--speed",
+                    str(folder),
+                    model,
+                    str(workers),
+                    str(threads),
+                    str(work / f"out{workers}"),
+                    *(["--gsd-cm", str(args.gsd_cm)] if args.gsd_cm else []),
+                    "--overlap",
+                    str(args.overlap),
+                )
+                n = m["frames"]
+                print(
+                    f"- {workers} worker(s) × {threads} thread(s): wall {m['wall_s'] / n:.2f} s/frame, "
+                    f"CPU {m['cpu_s'] / n:.2f} s/frame ({m['tiles'] // n} tiles of {m['tile_px']} px "
+                    f"per frame, plan basis {m['basis']}; {n} frames, {m['errors']} errors; "
+                    "wall includes worker start-up)"
+                )
+        load = os.getloadavg()
+        print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # synthetic frames are hundreds of MB
 
 
 if __name__ == "__main__":

@@ -501,20 +501,22 @@ _FAMILIES = (
     ("camera", ("pix4d.com/camera",)),
 )
 
+_DJI_STYLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "lat": ("GpsLatitude", "Latitude"),
+    "lon": ("GpsLongitude", "GpsLongtitude", "Longitude"),
+    "altitude_m": ("AbsoluteAltitude",),
+    "relative_altitude_m": ("RelativeAltitude",),
+    "gimbal_pitch": ("GimbalPitchDegree",),
+    "gimbal_yaw": ("GimbalYawDegree",),
+    "gimbal_roll": ("GimbalRollDegree",),
+    "flight_yaw": ("FlightYawDegree",),
+    "flight_pitch": ("FlightPitchDegree",),
+    "flight_roll": ("FlightRollDegree",),
+}
+
 # Geotags field -> candidate property names, per vendor family, in order of preference.
 _XMP_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "dji": {
-        "lat": ("GpsLatitude", "Latitude"),
-        "lon": ("GpsLongitude", "GpsLongtitude", "Longitude"),
-        "altitude_m": ("AbsoluteAltitude",),
-        "relative_altitude_m": ("RelativeAltitude",),
-        "gimbal_pitch": ("GimbalPitchDegree",),
-        "gimbal_yaw": ("GimbalYawDegree",),
-        "gimbal_roll": ("GimbalRollDegree",),
-        "flight_yaw": ("FlightYawDegree",),
-        "flight_pitch": ("FlightPitchDegree",),
-        "flight_roll": ("FlightRollDegree",),
-    },
+    "dji": _DJI_STYLE_FIELDS,
     # Skydio: https://support.skydio.com "Skydio camera and metadata overview".
     "skydio": {
         "lat": ("Latitude",),
@@ -542,18 +544,8 @@ _XMP_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "flight_pitch": ("DronePitchDegree", "FlightPitchDegree"),
         "flight_roll": ("DroneRollDegree", "FlightRollDegree"),
     },
-    "autel": {
-        "lat": ("GpsLatitude", "Latitude"),
-        "lon": ("GpsLongitude", "GpsLongtitude", "Longitude"),
-        "altitude_m": ("AbsoluteAltitude",),
-        "relative_altitude_m": ("RelativeAltitude",),
-        "gimbal_pitch": ("GimbalPitchDegree",),
-        "gimbal_yaw": ("GimbalYawDegree",),
-        "gimbal_roll": ("GimbalRollDegree",),
-        "flight_yaw": ("FlightYawDegree",),
-        "flight_pitch": ("FlightPitchDegree",),
-        "flight_roll": ("FlightRollDegree",),
-    },
+    # Autel writes the same drone-dji-style property names.
+    "autel": _DJI_STYLE_FIELDS,
     # Pix4D's camera namespace (Parrot Sequoia, Sentera, MicaSense). Its angles use another
     # convention (pitch 0 = nadir), so only the height above ground is taken from it.
     "camera": {"relative_altitude_m": ("AboveGroundAltitude",)},

@@ -59,20 +59,7 @@ def export_inspections(
 ) -> StreamingResponse:
     """Same filters as the list; inspectors get their own unit only."""
     batches = exports.inspection_batches(services.db.reader, flt)
-    if fmt == "csv":
-        chunks = exports.write_csv(exports.INSPECTION_COLUMNS, batches)
-    elif fmt == "geojson":
-        chunks = exports.write_geojson(batches, exports.inspection_geometry)
-    else:
-        chunks = exports.write_kml(
-            "plantscout inspections",
-            batches,
-            geometry=exports.inspection_geometry,
-            name=exports.kml_inspection_name,
-            style=lambda p: p["verdict"],
-            colours=exports.VERDICT_COLOURS,
-        )
-    return _stream(chunks, fmt, "inspections")
+    return _stream(exports.encode(fmt, batches, exports.INSPECTIONS), fmt, "inspections")
 
 
 @router.get(
@@ -92,20 +79,7 @@ def export_targets(
 ) -> StreamingResponse:
     query = target_query(principal, status, unit, issuer, bbox)
     batches = exports.target_batches(services.db.reader, query, target_service.linked_counts)
-    if fmt == "csv":
-        chunks = exports.write_csv(exports.TARGET_COLUMNS, batches)
-    elif fmt == "geojson":
-        chunks = exports.write_geojson(batches, exports.target_geometry)
-    else:
-        chunks = exports.write_kml(
-            "plantscout targets",
-            batches,
-            geometry=exports.target_geometry,
-            name=exports.kml_target_name,
-            style=lambda p: p["status"],
-            colours=exports.STATUS_COLOURS,
-        )
-    return _stream(chunks, fmt, "targets")
+    return _stream(exports.encode(fmt, batches, exports.TARGETS), fmt, "targets")
 
 
 @router.get(
@@ -121,11 +95,7 @@ def export_training_manifest(
 ) -> StreamingResponse:
     """The manifest only; paths point into the zip export's ``images/`` folder."""
     records = manifest.rows(services.db.reader, flt, services.settings.training_licence)
-    return StreamingResponse(
-        (c.encode("utf-8") for c in manifest.write_csv(records)),
-        media_type=exports.MEDIA_TYPES["csv"],
-        headers={"Content-Disposition": f'attachment; filename="training-{_stamp()}.csv"'},
-    )
+    return _stream(manifest.write_csv(records), "csv", "training")
 
 
 @router.get(

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -366,3 +367,46 @@ def kml_inspection_name(props: dict[str, Any]) -> str:
 
 def kml_target_name(props: dict[str, Any]) -> str:
     return f"{props['issuer_id']} ({props['status']})"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """What differs between the inspection and the target exports; the writers are shared."""
+
+    title: str
+    columns: tuple[str, ...]
+    geometry: Callable[[Any], dict[str, Any] | None]
+    name: Callable[[dict[str, Any]], str]
+    style_key: str  # property whose value picks the KML style (a key of `colours`)
+    colours: dict[str, str]
+
+
+INSPECTIONS = Layer(
+    "plantscout inspections",
+    INSPECTION_COLUMNS,
+    inspection_geometry,
+    kml_inspection_name,
+    "verdict",
+    VERDICT_COLOURS,
+)
+TARGETS = Layer(
+    "plantscout targets", TARGET_COLUMNS, target_geometry, kml_target_name, "status", STATUS_COLOURS
+)
+
+
+def encode(
+    fmt: str, batches: Iterator[list[tuple[Any, dict[str, Any]]]], layer: Layer
+) -> Iterator[str]:
+    """Stream one layer as CSV, GeoJSON or KML."""
+    if fmt == "csv":
+        return write_csv(layer.columns, batches)
+    if fmt == "geojson":
+        return write_geojson(batches, layer.geometry)
+    return write_kml(
+        layer.title,
+        batches,
+        geometry=layer.geometry,
+        name=layer.name,
+        style=lambda props: props[layer.style_key],
+        colours=layer.colours,
+    )

@@ -78,7 +78,16 @@ class Preprocessing:
 
 
 def resize_and_crop(image: Image.Image, spec: Preprocessing) -> Image.Image:
-    """Geometric part of preprocessing: returns an ``input_size`` square RGB image."""
+    """Geometric part of preprocessing: returns an ``input_size`` square RGB image.
+
+    Memory is bounded by the source image, whatever its shape. The timm eval transform
+    (resize the shorter side, then crop the centre) would, for a 200 000 × 32 strip, build a
+    1.6 G-pixel intermediate to keep 224 × 224 of it. When the resized image would be larger
+    than the source (and than a few model inputs), the crop is taken *inside* the resize
+    instead: Pillow's ``box`` maps every output pixel to the same source position, done as a
+    horizontal then a vertical pass, the order of Pillow's own two-pass resize, so the result
+    equals resize-then-crop to within one grey level of rounding.
+    """
     if image.mode != "RGB":
         image = image.convert("RGB")
     resample = _INTERPOLATION[spec.interpolation]
@@ -88,12 +97,16 @@ def resize_and_crop(image: Image.Image, spec: Preprocessing) -> Image.Image:
     w, h = image.size
     scale = spec.resize_side / min(w, h)
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    # reducing_gap lets Pillow shrink big images in two steps: same result within rounding,
-    # much faster for photos that arrive at full resolution (e.g. PNG, HEIC).
-    image = image.resize((new_w, new_h), resample, reducing_gap=3.0)
     left = (new_w - size) // 2
     top = (new_h - size) // 2
-    return image.crop((left, top, left + size, top + size))
+    if new_w * new_h <= max(w * h, 4 * spec.resize_side**2):
+        # reducing_gap lets Pillow shrink big images in two steps: same result within
+        # rounding, much faster for photos that arrive at full resolution (PNG, HEIC).
+        image = image.resize((new_w, new_h), resample, reducing_gap=3.0)
+        return image.crop((left, top, left + size, top + size))
+    sx, sy = new_w / w, new_h / h
+    columns = image.resize((size, h), resample, box=(left / sx, 0, (left + size) / sx, h))
+    return columns.resize((size, size), resample, box=(0, top / sy, size, (top + size) / sy))
 
 
 def normalize(pixels: np.ndarray, spec: Preprocessing) -> np.ndarray:

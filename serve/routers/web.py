@@ -57,12 +57,35 @@ def me(principal: Principal = Depends(require_inspector)) -> Me:
     )
 
 
+# The page's own files only: no inline script, no eval, no plug-ins, no framing, and requests
+# to this origin alone. Leaflet positions its panes with inline ``style`` attributes, hence
+# 'unsafe-inline' for styles (which cannot run code). Should a stored value ever reach the DOM
+# as markup despite the page building every node with textContent, an injected handler or
+# script is refused by the browser instead of reading the API key from localStorage.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' blob: data:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
 class _WebFiles(StaticFiles):
     """Static files that browsers revalidate (cheap 304s), so an update is never half-seen."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers["Cache-Control"] = "no-cache"
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
 

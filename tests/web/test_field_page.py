@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, Route, expect
+from web_pages import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +39,6 @@ def file_payload(name: str, data: bytes) -> dict:
 
 def shot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=False)
-
-
-def sign_in(page: Page, key: str) -> None:
-    """First visit: no key yet, so the page opens on Settings; enter the key once."""
-    page.goto("/")
-    expect(page.locator("#view-settings")).to_be_visible()
-    page.fill("#api-key", key)
-    page.click("#key-form button[type=submit]")
-    expect(page.locator("#key-msg")).to_have_class("notice ok")
 
 
 def wait_for_service_worker(page: Page) -> None:

@@ -126,6 +126,14 @@ function renderList() {
 
 // ---------- map ----------
 
+// Leaflet treats a string tooltip or popup as HTML. Everything shown on the map comes from
+// stored records (target names and issuer ids arrive in imported files), so it is always
+// handed to Leaflet as a DOM node whose text is set, never parsed: a name reading
+// "<img src=x onerror=…>" is shown as those characters.
+function textTooltip(text) {
+  return el("span", { class: "tip" }, String(text ?? ""));
+}
+
 function ensureMap() {
   if (state.map || typeof L === "undefined") return state.map;
   // No tile layer: points on a blank base, so the map works with no network at all.
@@ -156,7 +164,7 @@ function renderMap(fit) {
     } else {
       shape = L.circleMarker([target.lat, target.lon], { ...style, radius: 11, fillOpacity: 0 });
     }
-    shape.bindTooltip(label);
+    shape.bindTooltip(textTooltip(label));
     shape.addTo(state.layer);
     shape.eachLayer?.((layer) => layer.getElement()?.setAttribute("data-target", target.id));
     shape.getElement?.()?.setAttribute("data-target", target.id);
@@ -172,7 +180,9 @@ function renderMap(fit) {
       fillOpacity: 0.95,
       className: `pt pt-${item.verdict}`,
     });
-    marker.bindTooltip(`${t(`verdict_${item.verdict}`)} · ${t(`review_${item.review.state}`)}`);
+    marker.bindTooltip(
+      textTooltip(`${t(`verdict_${item.verdict}`)} · ${t(`review_${item.review.state}`)}`),
+    );
     marker.on("click", () => openRecord(item.id));
     marker.addTo(state.layer);
     // Leaflet's SVG paths are not focusable; the list below is the keyboard route.

@@ -29,9 +29,9 @@ from pydantic import Field
 
 from plantscout.model import IntakeLimits, PlantscoutError, Scorer
 from plantscout.model.errors import BundleError, ImageError
-from plantscout.model.gallery import Gallery, GalleryError, Negative, Reference, check_label
-from plantscout.model.holder import Loaded, ModelHolder
-from plantscout.model.registry import REGISTRY_ENV, Registry, RegistryError
+from plantscout.model.gallery.gallery import Gallery, GalleryError, Negative, Reference, check_label
+from plantscout.model.lifecycle.holder import Loaded, ModelHolder
+from plantscout.model.lifecycle.registry import REGISTRY_ENV, Registry, RegistryError
 
 from ..deps import get_services, require_admin
 from ..errors import APIError, Conflict, NotFound, ServiceUnavailable, Unprocessable, photo_error

@@ -1,4 +1,9 @@
-"""``plantscout scan PATH… --out DIR``: scan a flight's frames for suspected spots."""
+"""``plantscout scan PATH… --out DIR``: scan a flight's frames for suspected spots.
+
+Without ``--model`` the bundle comes from :func:`plantscout.model.lifecycle.resolve.resolve_bundle`
+(the registry's current bundle, else ``$PLANTSCOUT_MODEL``, else the released default), the
+same order every command and the service follow.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from plantscout.model import environment
 from plantscout.model.errors import PlantscoutError
 
 
@@ -20,7 +26,8 @@ from plantscout.model.errors import PlantscoutError
     "-m",
     type=click.Path(path_type=Path),
     default=None,
-    help="Bundle directory (default: the released default bundle).",
+    help="Bundle directory (default: the registry's current bundle, else $PLANTSCOUT_MODEL, "
+    "else the released default).",
 )
 @click.option(
     "--workers",
@@ -125,8 +132,8 @@ from plantscout.model.errors import PlantscoutError
     "--key",
     "api_key",
     default=None,
-    envvar="PLANTSCOUT_API_KEY",
-    help="API key for --post (or $PLANTSCOUT_API_KEY).",
+    envvar=environment.API_KEY.name,
+    help=f"API key for --post (or ${environment.API_KEY.name}).",
 )
 @click.option(
     "--post-review",
@@ -173,14 +180,15 @@ def app(
     from plantscout.drone.runner import collect_frames, scan_flight
     from plantscout.drone.scan import ScanOptions
     from plantscout.model.bundle import load_bundle
+    from plantscout.model.lifecycle.resolve import resolve_bundle
 
     if post_url and not api_key:
-        raise click.UsageError("--post needs --key (or $PLANTSCOUT_API_KEY)")
+        raise click.UsageError(f"--post needs --key (or ${environment.API_KEY.name})")
     frames = collect_frames(paths)
     if not frames:
         raise click.ClickException("no frames found (JPEG, PNG, WebP or GeoTIFF)")
     try:
-        bundle = load_bundle(model)
+        bundle = load_bundle(resolve_bundle(model).path)  # checked once, before any worker starts
     except PlantscoutError as exc:
         raise click.ClickException(exc.message) from exc
     options = ScanOptions(

@@ -28,7 +28,8 @@ _MODEL = click.option(
     "-m",
     type=click.Path(path_type=Path),
     default=None,
-    help="Bundle directory (default: the registry's current bundle, else the released default).",
+    help="Bundle directory (default: the registry's current bundle, else $PLANTSCOUT_MODEL, "
+    "else the released default).",
 )
 _GALLERY = click.option(
     "--gallery",
@@ -46,11 +47,11 @@ def app() -> None:
 
 
 def _scorer(model: Path | None):
-    from ..lifecycle.registry import resolve_bundle
+    from ..lifecycle.resolve import resolve_bundle
     from ..scorer import Scorer
 
     try:
-        return Scorer(resolve_bundle(model), intra_op_threads=None)
+        return Scorer(resolve_bundle(model).path, intra_op_threads=None)
     except PlantscoutError as exc:
         raise click.ClickException(exc.message) from exc
 

@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import environment
 from ..bundle import CARD_FILE, ONNX_FILE, Bundle, load_bundle
 from ..errors import BundleError, PlantscoutError
 
-REGISTRY_ENV = "PLANTSCOUT_REGISTRY"
 DEFAULT_ROOT = Path("var") / "models"
 POINTER = "CURRENT"
 HISTORY = "history.jsonl"
@@ -76,7 +76,7 @@ class Entry:
 
 class Registry:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root or os.environ.get(REGISTRY_ENV) or DEFAULT_ROOT).resolve()
+        self.root = Path(root or environment.REGISTRY.get() or DEFAULT_ROOT).resolve()
 
     @property
     def bundles_dir(self) -> Path:
@@ -284,15 +284,3 @@ def _key(bundle: Bundle) -> str:
         c if c.isalnum() or c in "-._" else "_" for c in f"{bundle.name}-{bundle.version}"
     )
     return f"{safe}-{bundle.sha256[:12]}"
-
-
-def resolve_bundle(path: str | os.PathLike[str] | None) -> Path | None:
-    """Which bundle a command uses: explicit path > the registry's current (when
-    ``$PLANTSCOUT_REGISTRY`` is set and has one) > ``None`` (the released default)."""
-    if path is not None:
-        return Path(path)
-    if os.environ.get(REGISTRY_ENV):
-        current = Registry().current()
-        if current is not None:
-            return current.path
-    return None

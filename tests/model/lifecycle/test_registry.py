@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from plantscout.model import load_bundle
-from plantscout.model.lifecycle.registry import Registry, RegistryError, resolve_bundle
+from plantscout.model.lifecycle.registry import Registry, RegistryError
 from plantscout.model.lifecycle.registry_cli import app
 
 
@@ -59,16 +59,6 @@ def test_a_torn_history_line_is_ignored(registry: Registry) -> None:
         handle.write('{"action": "prom')  # a crash in the middle of a write
     registry.promote("1.1.0")
     assert registry.rollback().key == registry.find("1.0.0").key
-
-
-def test_resolve_bundle_prefers_explicit_then_registry(registry, monkeypatch, tmp_path) -> None:
-    monkeypatch.delenv("PLANTSCOUT_REGISTRY", raising=False)
-    assert resolve_bundle(None) is None
-    assert resolve_bundle(tmp_path) == tmp_path
-    monkeypatch.setenv("PLANTSCOUT_REGISTRY", str(registry.root))
-    assert resolve_bundle(None) is None  # nothing current yet: the released default
-    registry.promote("1.1.0")
-    assert resolve_bundle(None) == registry.find("1.1.0").path
 
 
 def test_cli_list_promote_rollback(tmp_path, bundle_pair) -> None:

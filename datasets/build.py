@@ -77,6 +77,7 @@ def build_dataset(
     sources: Sequence[SourceInfo] = (),
     input_names: Sequence[str] = (),
     progress: Progress = _no_progress,
+    extra_info: Mapping[str, Any] | None = None,
 ) -> BuildResult:
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -140,6 +141,7 @@ def build_dataset(
             "untiled_frames": len(untiled),
             "records": len(final),
         },
+        **dict(extra_info or {}),
     }
     (out / INFO_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return BuildResult(final, manifest, info)

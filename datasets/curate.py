@@ -63,10 +63,12 @@ def _group_for(rule: dict[str, Any], repo: str, folder: str, rel: str) -> str:
     if mode == "parent":
         return f"{base}/{'/'.join(parts[:-1])}" if len(parts) > 1 else base
     if mode.startswith("re:"):
+        # The key names the group across the whole repository (one plant photographed
+        # in several folders stays one group).
         match = re.search(mode[3:], rel)
         if not match:
             return f"{base}/{rel}"
-        return f"{base}#{match.group(1)}"
+        return f"{repo}#{match.group(1)}"
     raise ValueError(f"group rule {mode!r}: expected image, folder, subfolder, parent or re:…")
 
 

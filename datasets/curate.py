@@ -10,10 +10,12 @@ Rule keys (``[[source.select]]``):
 
 ``folder``  path prefix in the repository (required; ``""`` for the whole tree)
 ``label``   plantscout label; ``labels = {SUBFOLDER = LABEL}`` overrides per subfolder
-``taxon``   scientific name; ``taxa = {SUBFOLDER = TAXON}`` maps the first sub-folder level
-            (a folder not in ``taxa`` is skipped unless ``taxon`` is given)
+``taxon``   scientific name; ``taxa = {KEY = TAXON}`` maps the first sub-folder level (or,
+            with ``key = "re:REGEX"``, the first capture group of REGEX on the path below
+            ``folder``); a key not in ``taxa`` is skipped unless ``taxon`` is given
 ``match`` / ``exclude``   regular expressions on the path below ``folder``
-``group``   ``image`` (each photo alone), ``folder`` (the whole rule), ``subfolder`` (first
+``group``   ``image`` (each photo alone), ``folder`` (the whole rule), ``taxon`` (one group per
+            taxon in the rule), ``subfolder`` (first
             level below ``folder``), ``parent`` (the file's own folder) or ``re:REGEX`` (the
             first capture group of REGEX on the path below ``folder``)
 ``cap``     most photos kept per taxon (per subfolder when ``taxa`` is used)
@@ -52,6 +54,8 @@ class Candidate:
 
 def _group_for(rule: dict[str, Any], repo: str, folder: str, rel: str) -> str:
     mode = str(rule.get("group", "image"))
+    if mode == "taxon":
+        return ""  # set by the caller, which knows the taxon
     parts = rel.split("/")
     base = f"{repo}:{folder}".rstrip("/:")
     if mode == "image":
@@ -80,6 +84,8 @@ def _candidates(
     taxa: dict[str, str] = dict(rule.get("taxa", {}) or {})
     labels: dict[str, str] = dict(rule.get("labels", {}) or {})
     match = re.compile(rule["match"]) if rule.get("match") else None
+    key_re = str(rule.get("key", ""))
+    key_pattern = re.compile(key_re[3:]) if key_re.startswith("re:") else None
     exclude = re.compile(rule["exclude"]) if rule.get("exclude") else None
     out = []
     for path in paths:
@@ -89,6 +95,9 @@ def _candidates(
         if (match and not match.search(rel)) or (exclude and exclude.search(rel)):
             continue
         sub = rel.split("/")[0] if "/" in rel else ""
+        if key_pattern is not None:
+            found = key_pattern.search(rel)
+            sub = found.group(1) if found else ""
         if taxa:
             taxon = taxa.get(sub) or rule.get("taxon")
             if not taxon:
@@ -99,6 +108,8 @@ def _candidates(
         if label not in TAXONOMY:
             raise ValueError(f"{repo} rule {index}: label {label!r} not in {sorted(TAXONOMY)}")
         group = _group_for(rule, repo, folder, rel)
+        if rule.get("group") == "taxon":
+            group = f"{repo}:{folder}#{taxon}"
         out.append(Candidate(path, str(taxon), str(label), group, index))
     return out
 

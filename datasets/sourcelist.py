@@ -103,6 +103,7 @@ class SourceList:
     images: list[ImageEntry]
     base_licence_flags: dict[str, str] = field(default_factory=dict)
     base_families: dict[str, str] = field(default_factory=dict)
+    base_scenes: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -179,6 +180,7 @@ def load_source_list(path: str | Path) -> SourceList | None:
         images=read_image_list(path.parent / str(data["images"])),
         base_licence_flags={str(k): str(v) for k, v in (base.get("licence_flags") or {}).items()},
         base_families={str(k): str(v) for k, v in (base.get("families") or {}).items()},
+        base_scenes={str(k): str(v) for k, v in (base.get("scenes") or {}).items()},
         raw=data,
     )
 
@@ -396,23 +398,29 @@ def annotate_base(
     taxa = taxa or default_taxa()
     flags = sources.base_licence_flags if sources else {}
     families = sources.base_families if sources else {}
+    scenes = sources.base_scenes if sources else {}
+
+    def matching(table: dict[str, str], r: Record) -> str | None:
+        for prefix, value in table.items():
+            source, _, group_prefix = prefix.partition(":")
+            if r.source == source and r.group.startswith(group_prefix):
+                return value
+        return None
+
     out = []
     for r in records:
         found = taxa.lookup(r.taxon)
         family = r.source_family
         if not family:
-            family = r.source
-            for prefix, name in families.items():
-                source, _, group_prefix = prefix.partition(":")
-                if r.source == source and r.group.startswith(group_prefix):
-                    family = f"{r.source}:{name}"
-                    break
+            name = matching(families, r)
+            family = f"{r.source}:{name}" if name else r.source
         out.append(
             r.with_(
                 taxon=found.taxon if found else r.taxon,
                 taxon_zh=r.taxon_zh or (found.zh if found else ""),
                 source_family=family,
                 licence_flag=r.licence_flag or flags.get(r.source) or licence_flag(r.licence),
+                scene=r.scene or matching(scenes, r) or "",
             )
         )
     return out

@@ -52,6 +52,14 @@ def remote(tmp_path_factory, real_photo) -> dict:
     }
     for rel, src in files.items():
         shutil.copyfile(src, work / rel)
+    # A re-encoded, slightly smaller copy of another photo: a near-duplicate, not the same bytes.
+    from PIL import Image
+
+    with Image.open(real_photo("cannabis", 60)) as im:
+        im.convert("RGB").resize((im.width * 9 // 10, im.height * 9 // 10)).save(
+            work / "fields" / "near.jpg", quality=80
+        )
+    files["fields/near.jpg"] = work / "fields" / "near.jpg"
     # An attribute that would rewrite bytes on checkout: the build must not be fooled by it.
     (work / ".gitattributes").write_text("*.jpg text eol=crlf\n")
     git("init", "-q", "-b", "main", cwd=work)
@@ -104,7 +112,7 @@ def test_builds_from_a_mirror_and_rebuilds_byte_for_byte(tmp_path: Path, remote:
     result = build(out, toml, "--mirror", str(remote["mirror"]), "--offline")
     assert result.exit_code == 0, result.output
     records = {r.source_path: r for r in read_records(out / "manifest.csv")}
-    assert set(records) == set(remote["digests"])
+    assert set(records) == {"fields/hemp/a.jpg", "fields/hemp/b b.jpg", "garden/rose.jpg"}
     rose = records["garden/rose.jpg"]
     assert rose.commit == remote["commit"] and rose.source == "acme/plants"
     assert rose.taxon == "Rosa" and rose.taxon_zh.startswith("蔷薇")  # canonical via taxa.csv
@@ -123,7 +131,7 @@ def test_builds_from_a_mirror_and_rebuilds_byte_for_byte(tmp_path: Path, remote:
     second = json.loads((again / "dataset.json").read_text("utf-8"))
     assert second["manifest_hash"] == first["manifest_hash"]
     assert second["fetch"]["tiny-v2"]["repos_cloned"] == ["acme/plants"]
-    for path in remote["digests"]:
+    for path in records:
         a = (out / "raw" / "acme__plants" / path).read_bytes()
         assert a == (again / "raw" / "acme__plants" / path).read_bytes()
 
@@ -159,3 +167,36 @@ def test_reserved_repositories_are_refused_before_any_fetch(tmp_path: Path, remo
     assert result.exit_code != 0
     assert "cosmicSleuth/Hemp_Classifier is reserved for independent evaluation" in result.output
     assert not (tmp_path / "out" / ".git-cache").exists()
+
+
+def test_copies_of_reserved_images_are_dropped(tmp_path: Path, remote: dict, real_photo) -> None:
+    """A fetched photo that duplicates an image of a reserved repository is not used."""
+    d = remote["digests"]
+    rows = [
+        ("acme/plants", "fields/hemp/a.jpg", d["fields/hemp/a.jpg"], "cannabis", "x", "g1"),
+        ("acme/plants", "fields/near.jpg", d["fields/near.jpg"], "cannabis", "x", "g3"),
+        ("acme/plants", "garden/rose.jpg", d["garden/rose.jpg"], "other_plant", "rose", "g2"),
+    ]
+    toml = write_sources(tmp_path / "src", remote, rows=rows)
+    base = tmp_path / "base.csv"
+    exact, near = real_photo("cannabis", 0), real_photo("cannabis", 60)  # a.jpg, near.jpg
+    base.write_text(
+        "path,label,group,source\n"
+        f"{exact},cannabis,web-1,cosmicSleuth/Hemp_Classifier\n"
+        f"{near},cannabis,web-2,cosmicSleuth/Hemp_Classifier\n",
+        "utf-8",
+    )
+    out = tmp_path / "out"
+    result = build(out, toml, "--manifest", str(base), "--mirror", str(remote["mirror"]))
+    assert result.exit_code == 0, result.output
+    records = read_records(out / "manifest.csv")
+    kept = {r.source_path for r in records}
+    assert "fields/hemp/a.jpg" not in kept and "fields/near.jpg" not in kept
+    assert "garden/rose.jpg" in kept
+    assert sum(r.source == "cosmicSleuth/Hemp_Classifier" for r in records) == 2
+    lines = (out / "rejected.csv").read_text("utf-8").splitlines()
+    rejected = {line.split(",")[0].rsplit("/", 1)[-1]: line for line in lines}
+    for name in ("a.jpg", "near.jpg"):
+        assert "copy of reserved cosmicSleuth/Hemp_Classifier" in rejected[name]
+    info = json.loads((out / "dataset.json").read_text("utf-8"))
+    assert info["dedup"]["copies_of_reserved_dropped"] == 2

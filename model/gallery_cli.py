@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import PlantscoutError
+from .errors import PlantscoutError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})
 _MODEL = click.option(
@@ -47,8 +47,8 @@ def app() -> None:
 
 
 def _scorer(model: Path | None):
-    from ..lifecycle.resolve import resolve_bundle
-    from ..scorer import Scorer
+    from .lifecycle.resolve import resolve_bundle
+    from .scorer import Scorer
 
     try:
         return Scorer(resolve_bundle(model).path, intra_op_threads=None)
@@ -57,7 +57,7 @@ def _scorer(model: Path | None):
 
 
 def _load_or_new(path: Path, scorer, name: str | None = None):
-    from .gallery import Gallery
+    from .gallery.gallery import Gallery
 
     try:
         if path.exists():
@@ -110,8 +110,8 @@ def add(
     group: str | None,
 ) -> None:
     """Add IMAGES (files or folders) as references of LABEL; creates the gallery if needed."""
-    from .gallery import Reference, check_label
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Reference, check_label
+    from .gallery.gallery_scoring import embed_files
 
     try:
         check_label(label)
@@ -149,8 +149,8 @@ def negatives(
 ) -> None:
     """Add photos known NOT to show the gallery's labels (look-alikes first): they bound false
     matches, and enough of them (300+) let a controlled label raise alerts, not just reviews."""
-    from .gallery import Negative
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Negative
+    from .gallery.gallery_scoring import embed_files
 
     scorer = _scorer(model)
     gallery = _load_or_new(gallery_path, scorer)
@@ -191,8 +191,8 @@ def from_manifest(
 
     Licence, source and group come from each row, so attribution stays with every reference.
     """
-    from .gallery import Negative, Reference
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Negative, Reference
+    from .gallery.gallery_scoring import embed_files
 
     with open(manifest, newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if not groups or r.get("group") in groups]
@@ -241,7 +241,7 @@ def list_(gallery_path: Path, as_json: bool, show_refs: bool) -> None:
     """What the gallery holds: bundle, labels, calibration (thresholds and their evidence)."""
     from dataclasses import asdict
 
-    from .gallery import Gallery
+    from .gallery.gallery import Gallery
 
     try:
         gallery = Gallery.load(gallery_path)
@@ -278,7 +278,7 @@ def list_(gallery_path: Path, as_json: bool, show_refs: bool) -> None:
 )
 def remove(gallery_path: Path, label: str | None, sha256: str | None) -> None:
     """Remove references by label and/or image sha256."""
-    from .gallery import Gallery
+    from .gallery.gallery import Gallery
 
     try:
         gallery = Gallery.load(gallery_path)
@@ -296,8 +296,8 @@ def remove(gallery_path: Path, label: str | None, sha256: str | None) -> None:
 @_MODEL
 def score(images: tuple[Path, ...], gallery_path: Path, model: Path | None) -> None:
     """Score IMAGES with the classifier and the gallery (JSON lines)."""
-    from .gallery import Gallery
-    from .gallery_scoring import GalleryScorer
+    from .gallery.gallery import Gallery
+    from .gallery.gallery_scoring import GalleryScorer
 
     scorer = _scorer(model)
     try:
@@ -328,8 +328,8 @@ def rebuild(gallery_path: Path, model: Path | None, out: Path) -> None:
     Each photo is read again from the path it was added from and must still have the same
     sha256; photos that moved or changed are listed and left out.
     """
-    from .gallery import Gallery, Negative, Reference
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Gallery, Negative, Reference
+    from .gallery.gallery_scoring import embed_files
 
     old = Gallery.load(gallery_path)
     scorer = _scorer(model)

@@ -20,17 +20,10 @@ from pathlib import Path
 
 import click
 
+from .cli import model_option
 from .errors import PlantscoutError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})
-_MODEL = click.option(
-    "--model",
-    "-m",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Bundle directory (default: the registry's current bundle, else $PLANTSCOUT_MODEL, "
-    "else the released default).",
-)
 _GALLERY = click.option(
     "--gallery",
     "-g",
@@ -92,7 +85,7 @@ def _report_errors(errors: list[tuple[Path, str]]) -> None:
 @click.argument("label")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 @click.option("--source", default="", help="Where the photos came from (office, case, site).")
 @click.option("--licence", default="", help="Licence or terms of use of the photos.")
 @click.option(
@@ -141,7 +134,7 @@ def add(
 @app.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 @click.option("--label", default="", help="What the photos show, if known (e.g. ornamental_poppy).")
 @click.option("--source", default="", help="Where the photos came from.")
 def negatives(
@@ -169,7 +162,7 @@ def negatives(
 @app.command(name="from-manifest")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 @click.option(
     "--label", "labels", multiple=True, required=True, help="Label(s) to add as references."
 )
@@ -293,7 +286,7 @@ def remove(gallery_path: Path, label: str | None, sha256: str | None) -> None:
 @app.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 def score(images: tuple[Path, ...], gallery_path: Path, model: Path | None) -> None:
     """Score IMAGES with the classifier and the gallery (JSON lines)."""
     from .gallery.gallery import Gallery
@@ -320,7 +313,7 @@ def score(images: tuple[Path, ...], gallery_path: Path, model: Path | None) -> N
 
 @app.command()
 @_GALLERY
-@_MODEL
+@model_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def rebuild(gallery_path: Path, model: Path | None, out: Path) -> None:
     """Re-embed a gallery's stored photos with another bundle (after a model upgrade).

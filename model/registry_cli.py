@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from .cli import model_option
 from .errors import PlantscoutError
 
 _REGISTRY = click.option(
@@ -148,9 +149,7 @@ def show(version: str | None, root: Path | None) -> None:
 
 
 @app.command()
-@click.option(
-    "--model", "-m", type=click.Path(path_type=Path), default=None, help="An explicit bundle."
-)
+@model_option
 @_REGISTRY
 @click.option("--json", "as_json", is_flag=True, help="Print path, source and identity as JSON.")
 def which(model: Path | None, root: Path | None, as_json: bool) -> None:

@@ -38,6 +38,22 @@ PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {
     },
 }
 
+
+class _Checked(Strict):
+    """Refuses NUL characters in any text field (PostgreSQL cannot store them; SQLite can,
+    so the backends would disagree). ``Strict`` may already do so; this keeps tips safe
+    whichever way the shared boundary checks go."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, str) and "\x00" in value:
+                    raise ValueError(f"{key} holds a NUL character (U+0000), which is refused")
+        return data
+
+
 # ---------- the public check ----------
 
 
@@ -85,7 +101,7 @@ class CheckResult(BaseModel):
 # ---------- tip-offs ----------
 
 
-class TipForm(Strict):
+class TipForm(_Checked):
     """Multipart form of ``POST /v1/public/tips``."""
 
     id: UUID | None = Field(
@@ -133,7 +149,7 @@ class TipReceipt(BaseModel):
     phase: PublicPhase = "received"
 
 
-class StatusQuery(Strict):
+class StatusQuery(_Checked):
     code: str = Field(min_length=1, max_length=32)
     secret: str = Field(min_length=1, max_length=64)
 
@@ -286,7 +302,7 @@ class TipGroup(BaseModel):
     members: list[GroupMember]
 
 
-class TargetFromTip(Strict):
+class TargetFromTip(_Checked):
     scope: Literal["group", "tip"] = Field(
         "group", description="group: every tip of its group (the default); tip: this one."
     )
@@ -299,13 +315,13 @@ class TargetFromTip(Strict):
     notes: str | None = Field(None, max_length=4000)
 
 
-class Dismissal(Strict):
+class Dismissal(_Checked):
     reason: DismissReason
     note: str | None = Field(None, max_length=4000)
     scope: Literal["group", "tip"] = "group"
 
 
-class RewardDecision(Strict):
+class RewardDecision(_Checked):
     decision: Literal["eligible", "not_eligible"]
     amount: int | None = Field(None, ge=1, le=10_000_000, description="Yuan; when eligible.")
     paid_on: dt.date | None = Field(

@@ -52,6 +52,11 @@ COMMANDS: dict[str, CommandSpec] = {
     "targets": CommandSpec(
         "plantscout.serve.cli:targets_app", "Import and list survey targets.", "serve"
     ),
+    "tips": CommandSpec(
+        "plantscout.serve.tips_cli:tips_app",
+        "Public tip-offs: teaching photos, the poster, the office's numbers.",
+        "serve",
+    ),
 }
 
 

@@ -53,7 +53,9 @@ def states(session: Session, tips: Iterable[Tip]) -> dict[str, TipState]:
     checks: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for start in range(0, len(target_ids), 500):
         chunk = target_ids[start : start + 500]
-        status.update(session.execute(select(Target.id, Target.status).where(Target.id.in_(chunk))))
+        status.update(
+            session.execute(select(Target.id, Target.status).where(Target.id.in_(chunk))).all()
+        )
         for target_id, observed_at, review_state in session.execute(
             select(Inspection.target_id, Inspection.observed_at, Inspection.review_state).where(
                 Inspection.target_id.in_(chunk)

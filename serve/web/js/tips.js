@@ -309,7 +309,12 @@ async function act(path, method, body) {
       state.tip = await api.get(`/v1/tips/${state.tip.id}`);
       renderTip(t("err_precondition_failed"));
     } else {
-      renderTip(err.message);
+      // keep what the reviewer typed (e.g. a mistyped claim secret) and say what is wrong
+      const msg = $("tip-msg");
+      msg.className = "notice warn";
+      msg.textContent = err.message;
+      msg.hidden = false;
+      msg.scrollIntoView({ block: "center" });
     }
   }
 }

@@ -190,6 +190,13 @@ def test_bad_tips_are_refused_and_change_nothing(make_service) -> None:
         headers={"Content-Type": "multipart/form-data; boundary=b", "Content-Length": "99999999"},
     )
     assert refused.status_code == 413
+    # and a chunked body (no declared length) is counted as it streams in
+    streamed = service.client.post(
+        "/v1/public/check",
+        content=(b"x" * 65536 for _ in range(20)),
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert streamed.status_code == 413
     assert tips_in_db(service) == []
     assert list(service.services.store.iter_files()) == []
 

@@ -282,3 +282,27 @@ def test_public_page_files_are_served_with_the_policy(public_server) -> None:
             assert "<script>" not in page.text and " on" not in re.sub(r"\s+", " ", page.text)
         learn = client.get("/learn").text
         assert 'src="js/learn.js"' in learn
+
+
+def test_learn_page_shows_stages_lookalikes_photos_and_the_poster(
+    phone, public_server, artifacts: Path
+) -> None:
+    page = phone().new_page()
+    page.goto("/learn")
+    poppy = page.locator("[data-species=opium_poppy]")
+    expect(poppy.locator("[data-stage]")).to_have_count(4)
+    expect(poppy.locator("[data-stage=capsule]")).to_contain_text("蒴果")
+    expect(poppy).to_contain_text("不能可靠识别")  # the model has never seen opium poppy
+    expect(poppy.locator(".ref-photo")).to_have_count(0)
+    cannabis = page.locator("[data-species=cannabis]")
+    expect(cannabis.locator("> .ref-photos .ref-photo")).to_have_count(2)
+    expect(cannabis.locator(".ref-photo small").first).to_contain_text("MIT")
+    expect(cannabis.locator("[data-lookalike=cannabis_lookalike]")).to_contain_text("日本槭")
+    expect(page.locator("#law")).to_contain_text("第三百五十一条")
+    shot(page, artifacts, "learn-zh")
+    page.click("#lang")
+    expect(poppy.locator("[data-stage=capsule] strong")).to_have_text("Capsule")
+    href = page.locator("#poster-pdf").get_attribute("href")
+    assert href == "v1/public/poster.pdf?lang=en"
+    response = page.request.get(f"{public_server.url}/{href}")
+    assert response.status == 200 and response.body().startswith(b"%PDF")

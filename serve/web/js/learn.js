@@ -23,7 +23,7 @@ function figure(ref) {
 function species(s) {
   return el(
     "section",
-    { class: "species", id: `sp-${s.key}`, "data-species": s.key },
+    { class: "learn-sec", id: `sp-${s.key}`, "data-species": s.key },
     el("h2", {}, pick(s.name), " ", el("span", { class: "sci" }, s.scientific_name)),
     el("p", {}, pick(s.description)),
     s.detectable ? null : el("p", { class: "notice warn" }, t("not_detectable")),
@@ -66,7 +66,7 @@ function species(s) {
 function section(sec, id) {
   return el(
     "section",
-    { class: "species", id },
+    { class: "learn-sec", id },
     el("h2", {}, pick(sec.title)),
     ...sec.paragraphs.map((p) => el("p", {}, pick(p))),
   );

@@ -8,7 +8,7 @@ addStrings({
   zh: {
     check_title: "是毒品植物吗？",
     check_intro:
-      "拍一张植物的照片（叶子、花或果实拍清楚），看看它可能是不是大麻或罂粟。照片识别后即删除，只有您选择举报时才保存。",
+      "拍一张植物的照片（叶子、花或果实拍清楚），看看它可能是不是大麻。罂粟本工具只能提示“罂粟科花卉”，请对照“认识毒品植物”里的要点。照片识别后即删除，只有您选择举报时才保存。",
     nav_check: "识别",
     nav_report: "举报",
     nav_status: "查进度",
@@ -169,7 +169,7 @@ addStrings({
   en: {
     check_title: "Is this a drug plant?",
     check_intro:
-      "Take a photo of the plant (leaves, flowers or seed heads in focus) to see whether it may be cannabis or a poppy. The photo is discarded after the check and kept only if you choose to report.",
+      "Take a photo of the plant (leaves, flowers or seed heads in focus) to see whether it may be cannabis. For opium poppy the check can only point out poppy-family flowers: compare the marks under “Learn the plants”. The photo is discarded after the check and kept only if you choose to report.",
     nav_check: "Check",
     nav_report: "Report",
     nav_status: "My reports",

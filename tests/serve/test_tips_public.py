@@ -361,7 +361,8 @@ def test_tips_and_their_triage_are_audited_without_an_address(service, caplog) -
     send_tip(service, [photo("green", seed=50)], place="x", lat=25.0, lon=102.0)
     check(service, "blue", seed=51)
     service.client.get("/check")
-    service.client.get("/v1/tips", headers=service.auth("reviewer"))  # officers are logged as before
+    # officers are logged as before
+    service.client.get("/v1/tips", headers=service.auth("reviewer"))
     host = "testclient"
     lines = [
         r for r in caplog.records if getattr(r, "path", "").startswith(("/v1/public", "/check"))

@@ -116,8 +116,9 @@ def receive_tip(services: Services, form: TipForm) -> Received:
     metrics = services.metrics
     if _clean(form.website):
         tip_metrics(services).honeypot.inc()
-        secret, _ = (codes.new_secret(), True)
-        return Received(str(uuid.uuid4()), codes.new_code(), secret, utcnow(), True, decoy=True)
+        return Received(
+            str(uuid.uuid4()), codes.new_code(), codes.new_secret(), utcnow(), True, decoy=True
+        )
     _check_content(form, settings.public_max_photos)
     secret, made_here = _secret(form)
     record_id = str(form.id) if form.id else str(uuid.uuid4())

@@ -154,20 +154,7 @@ def test_expected_capture_breaks_ties_at_random() -> None:
 
 
 def _county_inputs(county: simulate.SimCounty):
-    grids = [grid.unit_grid(u.name, _unit_geometry(u), None, 9) for u in county.units]
-    history = [
-        backtest.HistoryRecord(grid.cell_of(p.lat, p.lon, 9), p.year, p.outcome)
-        for p in county.history
-    ]
-    households = {h.id: h for h in county.households}
-    offenders = [
-        backtest.OffenderSite(
-            grid.cell_of(s.lat, s.lon, 9), tuple(households[s.household].offence_years)
-        )
-        for s in county.sites
-        if s.household and households[s.household].offence_years
-    ]
-    return grids, history, offenders
+    return simulate.backtest_inputs(county, 9)
 
 
 def test_backtest_beats_uniform_on_the_simulation_and_never_sees_the_test_year(county) -> None:

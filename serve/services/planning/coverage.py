@@ -150,7 +150,7 @@ def compute(
     unit = get_unit(session, unit_name)
     plan = session.scalar(select(Plan).where(Plan.unit == unit_name, Plan.season == season))
     start, end = resolve_window(plan, season, campaign, since, until)
-    as_of = min(as_of or date.today(), end)
+    as_of = as_of or date.today()
     resolution = plan.resolution if plan is not None else knobs.resolution
     g = unit_grid(unit, resolution)
     sites = list(session.scalars(select(Site).where(Site.unit == unit_name).order_by(Site.seq)))

@@ -352,6 +352,35 @@ def simulate(config: SimConfig = SimConfig()) -> SimCounty:
     return SimCounty(config, units, households, sites, history)
 
 
+def backtest_inputs(county: SimCounty, resolution: int):
+    """The back-test's inputs (grids, history, offender sites) straight from a simulation."""
+    from . import backtest, grid
+
+    grids = [
+        grid.unit_grid(
+            u.name,
+            {"type": "Polygon", "coordinates": [[list(p) for p in u.polygon.exterior.coords]]},
+            None,
+            resolution,
+        )
+        for u in county.units
+    ]
+    history = [
+        backtest.HistoryRecord(grid.cell_of(p.lat, p.lon, resolution), p.year, p.outcome)
+        for p in county.history
+    ]
+    households = {h.id: h for h in county.households}
+    offenders = [
+        backtest.OffenderSite(
+            grid.cell_of(site.lat, site.lon, resolution),
+            tuple(households[site.household].offence_years),
+        )
+        for site in county.sites
+        if site.household and households[site.household].offence_years
+    ]
+    return grids, history, offenders
+
+
 # -- files in the import formats -------------------------------------------------------------
 
 

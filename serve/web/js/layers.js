@@ -51,9 +51,12 @@ function reasonText(reasons) {
   return (reasons || []).map((r) => r[lang]).join("; ");
 }
 
+// Leaflet makes a path's element when the layer reaches the map: tag it then.
 function mark(layer, attrs) {
-  const node = layer.getElement && layer.getElement();
-  if (node) for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  layer.on("add", () => {
+    const node = layer.getElement && layer.getElement();
+    if (node) for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  });
 }
 
 async function loadPriority() {
@@ -145,9 +148,8 @@ async function refresh() {
   message(notes.join(" "));
 }
 
-export function attachLayers(map) {
-  if (state.map === map) return;
-  state.map = map;
+// The controls work from the start; layers are drawn once the map exists (attachLayers).
+export function initLayers() {
   const season = $("l-season");
   if (!season.value) season.value = String(new Date().getFullYear());
   for (const id of ["l-priority", "l-coverage"]) {
@@ -161,6 +163,12 @@ export function attachLayers(map) {
     event.preventDefault();
     refresh();
   });
+}
+
+export function attachLayers(map) {
+  if (state.map === map) return;
+  state.map = map;
+  if (pressed("l-priority") || pressed("l-coverage")) refresh();
 }
 
 export function rerenderLayers() {

@@ -7,7 +7,7 @@ import { api, photoUrl } from "./api.js";
 import { fmtDateTime, has, t } from "./i18n.js";
 import { METHODS, REVIEW_STATES, VERDICTS, errorText } from "./common.js";
 import { el, renderScore, verdictBadge } from "./verdict.js";
-import { attachLayers, rerenderLayers } from "./layers.js";
+import { attachLayers, initLayers, rerenderLayers } from "./layers.js";
 
 const $ = (id) => document.getElementById(id);
 const COLOURS = { suspected: "#b00020", review: "#7a4100", clear: "#0a5c2f", unusable: "#4a4a4a" };
@@ -497,6 +497,7 @@ function closeRecord() {
 
 export function initReview() {
   renderFilters();
+  initLayers();
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     loadRecords();

@@ -31,7 +31,7 @@ from ..services.planning import history as history_service
 from ..services.planning import plans as plan_service
 from ..services.planning import priorities as priority_service
 from ..services.planning import registry, report, report_files, tracks
-from ..services.planning.common import check_unit_access, default_unit, page
+from ..services.planning.common import default_unit, page
 from ..state import Services
 from ..vocab import Role
 
@@ -69,9 +69,18 @@ def read_upload(file: UploadFile, limit: int) -> bytes:
     return data
 
 
+def _instant(value: str | None, name: str, *, end: bool = False) -> dt.datetime | None:
+    if value and value[:4].isdigit() and not 1950 <= int(value[:4]) <= 2100:
+        raise Unprocessable(
+            f"{name} {value} is outside 1950–2100",
+            details=[{"field": name, "message": "out of range"}],
+        )
+    return parse_instant(value, name, end=end)
+
+
 def _day(value: str | None, name: str) -> dt.date | None:
-    moment = parse_instant(value, name)
-    return moment.date() if moment else None
+    moment = _instant(value, name)
+    return moment.date() if moment is not None else None
 
 
 # -- units -----------------------------------------------------------------------------------
@@ -175,9 +184,7 @@ def patch_household(
     services: Services = Depends(get_services),
 ) -> s.Household:
     """The unit's own keys and reviewers. ``If-Match: "<version>"`` refuses a stale change."""
-    out = registry.patch_household(
-        services.db, principal, household_id, patch, if_match, check_unit_access
-    )
+    out = registry.patch_household(services.db, principal, household_id, patch, if_match)
     response.headers["ETag"] = f'"{out.version}"'
     return out
 
@@ -291,12 +298,12 @@ def priority_areas(
     unit: str | None = Query(None, max_length=100),
     as_of: str | None = Query(None, description="Date the ranking is for (default: today)."),
     limit: int | None = Query(None, ge=1, le=100_000, description="Only the top cells."),
-    _principal: Principal = Depends(require_inspector),
+    principal: Principal = Depends(require_inspector),
     services: Services = Depends(get_services),
     session: Session = Depends(read_session),
 ):
     """Ranked best first: ``rank``, ``score``, ``reasons`` (zh/en), ``last_patrolled``."""
-    unit_name = default_unit(_principal, unit)
+    unit_name = default_unit(principal, unit)
     result = priority_service.priorities(
         session,
         unit_name,
@@ -460,7 +467,7 @@ def list_tracks(
 ) -> Page[s.Track]:
     unit_name = default_unit(principal, unit)
     query = select(Track).where(Track.unit == unit_name)
-    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
+    start, stop = _instant(since, "since"), _instant(until, "until", end=True)
     if start is not None:
         query = query.where(Track.ended_at >= start)
     if stop is not None:

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from ..vocab import SiteType
 from .common import Strict
@@ -21,6 +21,33 @@ PERSONAL_DATA_NOTICE = (
     "含个人信息（住户姓名、联系方式、地址），仅限本单位及复核人员使用 / contains personal "
     "data (household names, contacts, addresses): for the unit's own keys and reviewers only"
 )
+
+
+def _no_nul(value: Any, where: str = "") -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{where or 'a text field'} contains a NUL character")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(item, f"{where}.{key}".strip("."))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_nul(item, f"{where}.{index}".strip("."))
+
+
+class Body(Strict):
+    """Request bodies of the planning API: unknown fields and NUL characters are refused
+    (PostgreSQL cannot store NUL in text; it would otherwise fail as a 500)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
+
+
+def _sane_year(value: dt.date | dt.datetime | None, name: str) -> None:
+    if value is not None and not 1950 <= value.year <= 2100:
+        raise ValueError(f"{name} {value.isoformat()} is outside 1950–2100")
 
 
 class PlanImportResult(BaseModel):
@@ -66,7 +93,7 @@ class Household(BaseModel):
     updated_at: dt.datetime
 
 
-class HouseholdPatch(Strict):
+class HouseholdPatch(Body):
     """Only the fields present change (``null`` clears a date). Audited."""
 
     pledge_signed_on: dt.date | None = None
@@ -84,16 +111,10 @@ class HouseholdPatch(Strict):
         if not self.model_fields_set:
             raise ValueError("nothing to change")
         for name in ("pledge_signed_on", "notice_served_on"):
-            value = getattr(self, name)
-            if value is not None and not 1950 <= value.year <= 2100:
-                raise ValueError(f"{name} is outside 1950–2100")
+            _sane_year(getattr(self, name), name)
         for year in self.offence_years or []:
             if not 1950 <= year <= 2100:
                 raise ValueError(f"offence year {year} is outside 1950–2100")
-        for name in ("contact", "address", "head_name", "village_group", "notes"):
-            value = getattr(self, name)
-            if value is not None and "\x00" in value:
-                raise ValueError(f"{name} contains a NUL character")
         return self
 
 
@@ -131,7 +152,7 @@ class HistoryPoint(BaseModel):
     simulation: bool
 
 
-class Campaign(Strict):
+class Campaign(Body):
     key: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
     name: str | None = Field(None, max_length=100, description="e.g. 春季预防 / spring prevention")
     kind: Literal["prevent", "eradicate", "other"] = Field(
@@ -142,12 +163,14 @@ class Campaign(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Campaign:
+        _sane_year(self.starts_on, "starts_on")
+        _sane_year(self.ends_on, "ends_on")
         if self.ends_on < self.starts_on:
             raise ValueError(f"campaign {self.key}: ends_on {self.ends_on} is before starts_on")
         return self
 
 
-class PlanItemIn(Strict):
+class PlanItemIn(Body):
     kind: Literal["cell", "site", "household"]
     ref: str = Field(
         min_length=1,
@@ -160,8 +183,14 @@ class PlanItemIn(Strict):
     due_on: dt.date | None = Field(None, description="Default: the campaign's end.")
     note: str | None = Field(None, max_length=500)
 
+    @model_validator(mode="after")
+    def _sane(self) -> PlanItemIn:
+        _sane_year(self.starts_on, "starts_on")
+        _sane_year(self.due_on, "due_on")
+        return self
 
-class PlanFill(Strict):
+
+class PlanFill(Body):
     """Fill the plan from the priorities and the registry (added to any listed items)."""
 
     top_percent: float = Field(20, gt=0, le=100, description="Top cells by priority.")
@@ -170,7 +199,7 @@ class PlanFill(Strict):
     campaigns: list[str] | None = Field(None, description="Default: every campaign.")
 
 
-class PlanIn(Strict):
+class PlanIn(Body):
     name: str | None = Field(None, max_length=200)
     campaigns: list[Campaign] = Field(min_length=1, max_length=12)
     items: list[PlanItemIn] = Field(default_factory=list, max_length=20_000)
@@ -228,14 +257,20 @@ class PlanSummary(BaseModel):
     updated_at: dt.datetime
 
 
-class TrackPointIn(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+class TrackPointIn(Body):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     at: AwareDatetime
-    accuracy_m: float | None = Field(None, ge=0, le=100_000)
+    accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False)
+
+    @field_validator("at")
+    @classmethod
+    def _sane_time(cls, value: dt.datetime) -> dt.datetime:
+        _sane_year(value, "at")
+        return value
 
 
-class TrackIn(Strict):
+class TrackIn(Body):
     id: UUID = Field(description="Made on the phone: re-sending a chunk returns it (200).")
     unit: str | None = Field(None, min_length=1, max_length=100, description="Default: the key's.")
     inspector: str | None = Field(None, min_length=1, max_length=100)
@@ -246,10 +281,6 @@ class TrackIn(Strict):
         for i, (a, b) in enumerate(zip(self.points, self.points[1:], strict=False), start=1):
             if b.at < a.at:
                 raise ValueError(f"points are out of time order at point {i + 1}")
-        for name in ("unit", "inspector"):
-            value = getattr(self, name)
-            if value is not None and "\x00" in value:
-                raise ValueError(f"{name} contains a NUL character")
         return self
 
 

@@ -217,6 +217,66 @@ def test_bad_files_get_a_clear_422_and_change_nothing(loaded, path, data, form, 
     assert (_counts(service), _count(service, AuditEvent)) == before
 
 
+HOSTILE_REQUESTS = [
+    (
+        "put",
+        "/v1/plans/unit-a/2024",
+        {
+            "json": {
+                "name": "a\x00b",
+                "campaigns": [{"key": "s", "starts_on": "2024-02-01", "ends_on": "2024-03-01"}],
+            }
+        },
+        "NUL",
+    ),
+    (
+        "put",
+        "/v1/plans/unit-a/2024",
+        {"json": {"campaigns": [{"key": "s", "starts_on": "0001-01-01", "ends_on": "2024-03-01"}]}},
+        "1950–2100",
+    ),
+    (
+        "post",
+        "/v1/tracks",
+        {
+            "json": {
+                "id": str(uuid.uuid4()),
+                "points": [{"lat": 22.01, "lon": 100.81, "at": "0001-01-01T00:00:00+14:00"}],
+            }
+        },
+        "1950–2100",
+    ),
+    (
+        "post",
+        "/v1/tracks",
+        {
+            "json": {
+                "id": str(uuid.uuid4()),
+                "inspector": "x\x00",
+                "points": [{"lat": 22.01, "lon": 100.81, "at": "2024-01-01T00:00:00+00:00"}],
+            }
+        },
+        "NUL",
+    ),
+    ("get", "/v1/priority-areas", {"params": {"season": 2024, "as_of": "0001-01-01"}}, "1950–2100"),
+    ("get", "/v1/tracks", {"params": {"until": "9999-12-31"}}, "1950–2100"),
+    ("get", "/v1/coverage", {"params": {"season": 2024, "until": "0001-01-01"}}, "1950–2100"),
+    ("get", "/v1/reports/period", {"params": {"week": "0001-01-01"}}, "1950–2100"),
+    ("get", "/v1/reports/period", {"params": {"month": "2024-13"}}, "YYYY-MM"),
+    ("get", "/v1/priority-areas", {"params": {"season": 99999999999}}, "season"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "message"), HOSTILE_REQUESTS)
+def test_hostile_request_values_get_a_4xx_and_change_nothing(loaded, method, path, kwargs, message):
+    service = loaded
+    before = _counts(service), _count(service, AuditEvent)
+    response = getattr(service.client, method)(path, headers=service.auth("inspector"), **kwargs)
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert (_counts(service), _count(service, AuditEvent)) == before
+
+
 def test_personal_data_goes_to_the_unit_and_reviewers_only(service) -> None:
     load_all(service)
     client = service.client

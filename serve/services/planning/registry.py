@@ -28,7 +28,7 @@ from ...schemas import planning as s
 from ...vocab import SiteType
 from .. import audit
 from . import files, shapes
-from .common import Counts, content_hash, unit_area, unit_grid, upsert
+from .common import Counts, check_unit_access, content_hash, unit_area, unit_grid, upsert
 
 DEFAULT_POINT_RADIUS_M = 1000.0
 MAX_OVERLAP = 0.01  # share of the smaller unit two boundaries may share (digitising slivers)
@@ -358,7 +358,6 @@ def patch_household(
     household_id: str,
     patch: s.HouseholdPatch,
     if_match: str | None,
-    check_access,
 ) -> s.Household:
     """Record a pledge signed, a notice served or a corrected contact; audited."""
     with db.write() as session:
@@ -367,7 +366,7 @@ def patch_household(
         )
         if row is None:
             raise NotFound(f"no household {household_id!r}")
-        check_access(principal, row.unit)
+        check_unit_access(principal, row.unit)
         if if_match is not None and if_match.strip().strip('"') != str(row.version):
             raise PreconditionFailed(
                 f"the household changed since you read it (now version {row.version})"

@@ -369,6 +369,27 @@ def test_priority_areas_rank_the_recurring_hot_spot_first_and_explain_why(servic
     hot = next(f["properties"] for f in again["features"] if f["properties"]["cell"] == top["cell"])
     assert hot["last_patrolled"] == "2024-02-20" and hot["score"] < top["score"]
     assert len(again["features"]) == 5
+    # The service's own confirmed finds are history too, read live: a confirmed inspection
+    # at a fresh spot in 2024 ranks its cell for 2025, with the find as its reason.
+    fresh = (22.016, 100.804)
+    found = service.file(lat=fresh[0], lon=fresh[1], observed_at="2024-06-01T03:00:00+00:00")
+    confirmed = service.client.patch(
+        f"/v1/inspections/{found['id']}",
+        json={"review": {"state": "confirmed_opium_poppy"}},
+        headers=service.auth("reviewer"),
+    )
+    assert confirmed.status_code == 200
+    next_year = service.client.get(
+        "/v1/priority-areas",
+        params={"season": 2025, "as_of": "2025-01-10"},
+        headers=service.auth("inspector"),
+    ).json()
+    cell = next(
+        f["properties"]
+        for f in next_year["features"]
+        if f["properties"]["cell"] == h3.latlng_to_cell(*fresh, 9)
+    )
+    assert cell["features"]["history"] > 0 and "(2024)" in cell["reasons"][0]["en"]
     missing = service.client.get(
         "/v1/priority-areas",
         params={"season": 2024, "unit": "unit-zz"},

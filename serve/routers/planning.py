@@ -538,7 +538,7 @@ def period_report(
     since: str | None = Query(None),
     until: str | None = Query(None, description="Inclusive."),
     week: str | None = Query(None, description="Any date in the week (Monday–Sunday)."),
-    month: str | None = Query(None, description="YYYY-MM"),
+    month: str | None = Query(None, max_length=10, description="YYYY-MM"),
     campaign: str | None = Query(None, max_length=32),
     season: int | None = Query(None, ge=2000, le=2100),
     format: Literal["xlsx", "csv", "json"] = Query("xlsx"),

@@ -1,6 +1,6 @@
 """Patrol planning through the real app on SQLite and PostgreSQL: imports, who sees what,
 priorities, plans, tracks, coverage and the period report, and bad input that changes
-nothing. The whole simulated season is in test_planning_season.py."""
+nothing. The whole simulated season is in test_serve_planning_season.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import h3
 import pytest
 from openpyxl import load_workbook
-from planning_data import (
+from serve_planning_data import (
     HISTORY,
     HOT,
     OFFENDER_PLOT,

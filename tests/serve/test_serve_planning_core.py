@@ -1,6 +1,6 @@
 """Patrol planning's pure core: boundaries, the H3 grid, scoring, the back-test, the simulator.
 
-No database here; the API tests (test_planning_api.py) run the same code through the service.
+No database here; the API tests (test_serve_planning_api.py) run the same code through the service.
 """
 
 from __future__ import annotations

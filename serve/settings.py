@@ -85,6 +85,15 @@ class Settings(BaseSettings):
         "internal: plantscout inspection records; not for redistribution",
         description="Licence written into the training-data export.",
     )
+    plan_h3_resolution: int = Field(
+        9, ge=6, le=11, description="Patrol-planning grid: H3 resolution (9 ≈ 0.1 km² cells)."
+    )
+    plan_track_max_accuracy_m: float = Field(
+        50.0, gt=0, description="Track points less accurate than this credit no cell or site."
+    )
+    plan_site_radius_m: float = Field(
+        30.0, gt=0, description="An inspection or track point this close to a site covers it."
+    )
     # The public check page and tip-offs (issue 15): the only endpoints without a key.
     public_enabled: bool = Field(
         True, description="Serve /check, /learn and /v1/public/* (false: every one is a 404)."

@@ -5,9 +5,11 @@ decision paid only against the secret, and the office's numbers (summary and /me
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime
 
+import openpyxl
 import pytest
 from serve_images import photo
 from sqlalchemy import select
@@ -190,6 +192,32 @@ def test_triage_target_ground_check_confirmed_reward(service) -> None:
     assert "plantscout_tips_received_7d 3.0" in metrics
     assert re.search(r'plantscout_tips\{outcome="confirmed"\} 3\.0', metrics)
     assert re.search(r"plantscout_tips_first_check_median_hours \d", metrics)
+
+    # the same numbers in the period report upward (JSON, XLSX sheet 群众举报, CSV)
+    day = {"since": today, "until": today}
+    office = as_reviewer(service, "GET", "/v1/reports/period", params={**day, "format": "json"})
+    assert office["tips"]["totals"] == totals
+    for who, received in (("inspector", 3), ("inspector_b", 0)):  # a unit's own: its targets
+        own = service.client.get(
+            "/v1/reports/period", params={**day, "format": "json"}, headers=service.auth(who)
+        ).json()
+        assert own["tips"]["totals"]["received"] == received, who
+    book = openpyxl.load_workbook(
+        io.BytesIO(
+            service.client.get(
+                "/v1/reports/period", params=day, headers=service.auth("reviewer")
+            ).content
+        )
+    )
+    rows = list(book["群众举报"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("周(周一)", "收到举报(条)")
+    assert rows[-1][:6] == ("合计 (total)", 3, 1, 3, 0, 1.0) and rows[-1][-2:] == (1, 500)
+    table = service.client.get(
+        "/v1/reports/period",
+        params={**day, "format": "csv", "table": "tips"},
+        headers=service.auth("reviewer"),
+    ).text
+    assert table.splitlines()[-1].startswith("合计 (total),3,1,3,0,1.0,")
 
 
 def test_dismissed_and_cleared_tips_are_not_confirmed(service) -> None:

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ...models import Target
 from ...models_tips import Tip
 from ...schemas.tips import TipsSummary, Totals, WeekRow
 from .state import TipState, states
@@ -67,18 +68,32 @@ def _decided(state: TipState) -> str | None:
     return None
 
 
-def summary(session: Session, since: date, until: date) -> TipsSummary:
+def summary(
+    session: Session, since: date, until: date, *, units: list[str] | None = None
+) -> TipsSummary:
+    """The numbers for tips received (and rewards paid) from ``since`` to ``until``.
+
+    ``units``: only tips turned into targets assigned to these units (a unit's own report);
+    None: every tip (the whole office).
+    """
     start, end = _bounds(since, until)
+    scope = (
+        []
+        if units is None
+        else [Tip.target_id.in_(select(Target.id).where(Target.unit.in_(units)))]
+    )
     tips = list(
         session.scalars(
-            select(Tip).where(Tip.received_at >= start, Tip.received_at < end).order_by(Tip.seq)
+            select(Tip)
+            .where(Tip.received_at >= start, Tip.received_at < end, *scope)
+            .order_by(Tip.seq)
         )
     )
     found = states(session, tips)
     paid = list(
         session.execute(
             select(Tip.reward_paid_on, Tip.reward_amount).where(
-                Tip.reward_paid_on >= since, Tip.reward_paid_on <= until
+                Tip.reward_paid_on >= since, Tip.reward_paid_on <= until, *scope
             )
         )
     )

@@ -46,6 +46,9 @@ from .errors import APIError, NotFound, PayloadTooLarge
 from .settings import Settings
 
 KINDS = ("check", "tip", "read")
+# Paths that take a body without a key; a door that asks every body for a key must let these
+# through (this gate then applies its own limits before the body is read).
+PUBLIC_PREFIX = "/v1/public/"
 _PRUNE_EVERY_S = 10.0
 
 

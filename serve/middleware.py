@@ -1,4 +1,4 @@
-"""One ASGI middleware for every request: id, size limit, metrics and an access log line.
+"""One ASGI middleware for every request: id, URL check, size limit, metrics, access log.
 
 Written as plain ASGI (not ``BaseHTTPMiddleware``) so it can refuse an oversized body while it
 streams in: a declared ``Content-Length`` above the limit is refused before a byte is read,
@@ -60,7 +60,14 @@ class RequestMiddleware:
 
         try:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            if _url_has_nul(scope):
+                await self._refuse(
+                    send_with_id,
+                    422,
+                    "invalid",
+                    "the URL holds a NUL character (%00), which no id or filter can contain",
+                )
+            elif declared is not None and declared.isdigit() and int(declared) > self.max_body:
                 await self._refuse(
                     send_with_id,
                     413,
@@ -106,3 +113,10 @@ class RequestMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _url_has_nul(scope: Scope) -> bool:
+    """Path ids and query filters are text the database compares with its own; PostgreSQL
+    refuses a NUL in text, so refusing it here keeps every route from answering 500."""
+    query = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query

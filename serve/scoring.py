@@ -70,9 +70,11 @@ def read_uploads(files: list[UploadFile], max_bytes: int) -> list[Upload]:
 
 
 def _clean_name(name: str | None) -> str | None:
+    """The file's own name: no folders, no control characters (NUL cannot be stored)."""
     if not name:
         return None
-    return name.replace("\\", "/").rsplit("/", 1)[-1][:300] or None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(c for c in base if c >= " " and c != "\x7f")[:300] or None
 
 
 class ScoringService:

@@ -58,7 +58,7 @@ def export_inspections(
     services: Services = Depends(get_services),
 ) -> StreamingResponse:
     """Same filters as the list; inspectors get their own unit only."""
-    batches = exports.inspection_batches(services.db.reader, flt)
+    batches = exports.started(exports.inspection_batches(services.db.reader, flt))
     return _stream(exports.encode(fmt, batches, exports.INSPECTIONS), fmt, "inspections")
 
 
@@ -78,7 +78,9 @@ def export_targets(
     services: Services = Depends(get_services),
 ) -> StreamingResponse:
     query = target_query(principal, status, unit, issuer, bbox)
-    batches = exports.target_batches(services.db.reader, query, target_service.linked_counts)
+    batches = exports.started(
+        exports.target_batches(services.db.reader, query, target_service.linked_counts)
+    )
     return _stream(exports.encode(fmt, batches, exports.TARGETS), fmt, "targets")
 
 
@@ -94,7 +96,9 @@ def export_training_manifest(
     services: Services = Depends(get_services),
 ) -> StreamingResponse:
     """The manifest only; paths point into the zip export's ``images/`` folder."""
-    records = manifest.rows(services.db.reader, flt, services.settings.training_licence)
+    records = exports.started(
+        manifest.rows(services.db.reader, flt, services.settings.training_licence)
+    )
     return _stream(manifest.write_csv(records), "csv", "training")
 
 

@@ -11,12 +11,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from ..deps import read_session, require_reviewer
-from ..errors import Unprocessable
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES
 from ..schemas.reports import CoverageReport, UnitCoverage
 from ..services.coverage import coverage
-from ..services.filters import parse_instant
+from ..services.filters import parse_range
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
@@ -36,9 +35,7 @@ def coverage_report(
     session: Session = Depends(read_session),
 ):
     """Targets checked, inspections, suspected, confirmed and plants eradicated per unit."""
-    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
-    if start and stop and start >= stop:
-        raise Unprocessable("since must be before until")
+    start, stop = parse_range(since, until)
     report = coverage(session, start, stop, tuple(unit))
     if format == "json":
         return report

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, Path, Query, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from ..errors import PayloadTooLarge, Unprocessable
 from ..keys import Principal
 from ..models import Inspection, Target
 from ..schemas.common import ERROR_RESPONSES, Page
-from ..schemas.targets import ImportResult, SuggestedInspection, TargetDetail
+from ..schemas.targets import ImportResult, SuggestedInspection, TargetDetail, TargetImportForm
 from ..schemas.targets import Target as TargetOut
 from ..services import present
 from ..services import targets as service
@@ -33,18 +33,16 @@ def read_limited(file: UploadFile, limit: int) -> bytes:
 
 @router.post("/import", response_model=ImportResult, summary="Import targets (GeoJSON / CSV)")
 def import_targets(
-    file: Annotated[UploadFile, File(description="GeoJSON FeatureCollection or CSV.")],
-    issuer: Annotated[
-        str, Form(min_length=1, max_length=100, description="Who issued the targets.")
-    ],
-    format: Annotated[Literal["geojson", "csv"] | None, Form()] = None,
+    form: Annotated[TargetImportForm, Form(media_type="multipart/form-data")],
     principal: Principal = Depends(require_admin),
     services: Services = Depends(get_services),
 ) -> ImportResult:
     """Targets are matched by (issuer, the issuer's id): re-importing a file changes nothing,
     a corrected file updates the targets it changes. A bad row rejects the whole file."""
-    data = read_limited(file, services.settings.max_import_bytes)
-    return service.import_file(services.db, principal, issuer.strip(), data, file.filename, format)
+    data = read_limited(form.file, services.settings.max_import_bytes)
+    return service.import_file(
+        services.db, principal, form.issuer.strip(), data, form.file.filename, form.format
+    )
 
 
 @router.get("", response_model=Page[TargetOut], summary="List targets")

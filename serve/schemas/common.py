@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..bounds import find_nul
 
 T = TypeVar("T")
 
 
 class Strict(BaseModel):
-    """Request bodies: an unknown field is an error, not silently dropped (a typo such as
-    ``latitude`` for ``lat`` would otherwise file a record with no location)."""
+    """Every request body and form: the boundary checks live here, once.
 
-    model_config = ConfigDict(extra="forbid")
+    - an unknown field is an error, not silently dropped (a typo such as ``latitude`` for
+      ``lat`` would otherwise file a record with no location);
+    - text holding a NUL character is refused (PostgreSQL cannot store it; SQLite would, so
+      the two backends would disagree);
+    - NaN and infinity are refused in every number (JSON has neither; ``jsonb`` refuses them).
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = find_nul(dict(data) if isinstance(data, dict) else data)
+        if where is not None:
+            raise ValueError(f"{where} holds a NUL character (U+0000), which cannot be stored")
+        return data
 
 
 class ErrorDetail(BaseModel):

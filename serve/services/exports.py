@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -162,6 +163,20 @@ def target_properties(row: Target, linked: dict[str, int]) -> dict[str, Any]:
 
 
 # -- batching ----------------------------------------------------------------------------
+
+
+def started(items: Iterator[Any]) -> Iterator[Any]:
+    """The same items, the first one fetched now, inside the request.
+
+    A streamed export sends its 200 and headers before the body; if the first query failed
+    only then, the client would get a 200 and a file cut short. Running it before the
+    response starts turns any such failure into a proper error status instead.
+    """
+    try:
+        first = next(items)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], items)
 
 
 def _batches(

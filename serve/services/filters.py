@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from fastapi import Depends, Query
 from sqlalchemy import Select
 
+from ..bounds import EARLIEST, LATEST, MAX_SEQ, clamp_instant
 from ..deps import require_inspector
 from ..errors import Forbidden, Unprocessable
 from ..keys import Principal
@@ -61,15 +62,19 @@ class InspectionFilter:
 def parse_instant(value: str | None, name: str, *, end: bool = False) -> datetime | None:
     """ISO date or datetime. A bare date means the whole day: ``until`` covers it entirely.
 
-    Datetimes without an offset are taken as UTC.
+    Datetimes without an offset are taken as UTC. The answer is aware but not converted to
+    UTC yet (``0001-01-01T00:00+05:00`` has no UTC value): :func:`parse_range` bounds it.
     """
     if value is None or value == "":
         return None
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            moment = datetime.combine(day, time(0), UTC)
-            return moment + timedelta(days=1) if end else moment
+            if end:
+                if day >= LATEST.date():
+                    return LATEST  # the day after would overflow; nothing is stored there
+                day += timedelta(days=1)
+            return datetime.combine(day, time(0), UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Unprocessable(
@@ -77,6 +82,21 @@ def parse_instant(value: str | None, name: str, *, end: bool = False) -> datetim
             details=[{"field": name, "message": "not an ISO 8601 date or datetime"}],
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``since`` (inclusive) and ``until`` (exclusive; a bare date includes its day), in UTC.
+
+    Bounds beyond the range the service stores are clamped to it (or dropped, at its outer
+    edges): every stored time lies inside, so the same records match, and year 1 or 9999
+    with an offset no longer overflows on the way to the database.
+    """
+    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
+    if start and stop and start >= stop:
+        raise Unprocessable("since must be before until")
+    start = None if start is None or start <= EARLIEST else clamp_instant(start)
+    stop = None if stop is None or stop >= LATEST else clamp_instant(stop)
+    return start, stop
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -127,9 +147,7 @@ def inspection_filter(
             f"verdict {bad[0]!r} is not one of {', '.join(VERDICTS)}",
             details=[{"field": "verdict", "message": f"unknown verdict {bad[0]!r}"}],
         )
-    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
-    if start and stop and start >= stop:
-        raise Unprocessable("since must be before until")
+    start, stop = parse_range(since, until)
     return InspectionFilter(
         units=scoped_units(principal, unit),
         verdicts=tuple(verdict),
@@ -154,8 +172,10 @@ def decode_cursor(cursor: str | None) -> int | None:
         version, _, number = text.partition(":")
         if version != "v1":
             raise ValueError
+        if not number.isdigit() or len(number) > 19:
+            raise ValueError
         seq = int(number)
-        if seq < 1:
+        if not 1 <= seq <= MAX_SEQ:  # a keyset position is a 64-bit sequence number
             raise ValueError
         return seq
     except (ValueError, UnicodeDecodeError, binascii.Error):

@@ -114,7 +114,7 @@ def file_inspection(
         conflict_m=settings.location_disagreement_m,
     )
     received = utcnow()
-    observed_at, observed_source, captured = locate.observed(form.observed_at, tags, received)
+    when = locate.observed(form.observed_at, tags, received)
 
     for photo in scored:  # durable before any row references them
         services.store.put(photo.upload.data, photo.sha256)
@@ -138,9 +138,10 @@ def file_inspection(
         photo_lon=placement.photo_lon,
         location_disagreement_m=placement.disagreement_m,
         location_conflict=placement.conflict,
-        observed_at=observed_at,
-        observed_at_source=observed_source,
-        captured_at=captured,
+        observed_at=when.at,
+        observed_at_source=when.source,
+        observed_at_rejected=when.rejected,
+        captured_at=when.captured,
         received_at=received,
         verdict=combined["verdict"],
         combined=combined,

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from plantscout.model import exports as encoder
+
 from ..deps import get_services, require_inspector, require_reviewer
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES
@@ -40,7 +42,7 @@ def _stamp() -> str:
 
 def _stream(chunks, fmt: str, stem: str) -> StreamingResponse:
     return StreamingResponse(
-        (c.encode("utf-8") for c in chunks),
+        chunks,
         media_type=exports.MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{stem}-{_stamp()}.{fmt}"'},
     )
@@ -99,7 +101,7 @@ def export_training_manifest(
     records = exports.started(
         manifest.rows(services.db.reader, flt, services.settings.training_licence)
     )
-    return _stream(manifest.write_csv(records), "csv", "training")
+    return _stream(encoder.chunks(manifest.write_csv(records)), "csv", "training")
 
 
 @router.get(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+
+from plantscout.model import exports as encoder
 
 from ..deps import read_session, require_reviewer
 from ..keys import Principal
@@ -39,10 +39,6 @@ def coverage_report(
     report = coverage(session, start, stop, tuple(unit))
     if format == "json":
         return report
-    buffer = io.StringIO()
-    columns = list(UnitCoverage.model_fields)
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in [*report.units, report.totals]:
-        writer.writerow(row.model_dump())
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")
+    rows = (row.model_dump() for row in [*report.units, report.totals])
+    text = "".join(encoder.csv_rows(list(UnitCoverage.model_fields), rows))
+    return Response(text, media_type=encoder.MEDIA_TYPES["csv"])

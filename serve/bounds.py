@@ -21,12 +21,16 @@ applied where input enters:
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
 RANGE_TEXT = "1900-01-01 to 2199-12-31 (UTC)"
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL_TEXT = "a NUL character (U+0000) or a lone surrogate, which cannot be stored"
 
 MAX_SEQ = 2**63 - 1  # keyset cursors: PostgreSQL BIGINT
 MAX_JSON_DEPTH = 32  # GeoJSON needs 4 (MultiPolygon coordinates) plus the document's own
@@ -50,10 +54,9 @@ def clamp_instant(moment: datetime) -> datetime:
 
 
 def find_nul(value: Any, path: str = "") -> str | None:
-    """The path (``a.b.2``) of the first string holding a NUL character, or None.
-
-    Looks through dicts (keys and values), lists and tuples; other values have no text.
-    """
+    """The path (``a.b.2``) of the first string holding a NUL character, or a lone surrogate
+    (text that is not Unicode: JSON's ``\\ud800`` escape makes one; no database encoding
+    can store it), or None. Looks through dicts (keys and values), lists and tuples."""
     found = _walk(value, path, max_depth=None)
     return found[1] if found and found[0] == "nul" else None
 
@@ -68,12 +71,12 @@ def _walk(value: Any, path: str, max_depth: int | None) -> tuple[str, str] | Non
     while stack:
         item, link, depth = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if _UNSTORABLE.search(item):
                 return "nul", _spell(link, path)
             continue
         if isinstance(item, dict):
             for key in item:
-                if isinstance(key, str) and "\x00" in key:
+                if isinstance(key, str) and _UNSTORABLE.search(key):
                     return "nul", _spell((link, key), path)
             children: Any = item.items()
         elif isinstance(item, list | tuple):
@@ -118,6 +121,6 @@ def load_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     if problem is not None:
         kind, where = problem
         if kind == "nul":
-            raise JsonRefused(f"{where} holds a NUL character")
+            raise JsonRefused(f"{where} holds {NUL_TEXT}")
         raise JsonRefused(f"JSON is nested deeper than {max_depth} levels (at {where})")
     return value

@@ -6,7 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..bounds import find_nul
+from ..bounds import NUL_TEXT, find_nul
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ class Strict(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         where = find_nul(dict(data) if isinstance(data, dict) else data)
         if where is not None:
-            raise ValueError(f"{where} holds a NUL character (U+0000), which cannot be stored")
+            raise ValueError(f"{where} holds {NUL_TEXT}")
         return data
 
 

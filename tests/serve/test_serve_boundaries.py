@@ -256,6 +256,9 @@ NUL_BODIES = {
     "CSV cell": lambda s: _import(s, b"id,lat,lon,name\nx,20,100,a\x00b\n", "t.csv"),
     "GeoJSON property (escaped)": lambda s: _import(s, _geojson({"name": "a\u0000b"}), "t.geojson"),
     "GeoJSON key (escaped)": lambda s: _import(s, _geojson({"k\u0000": 1}), "t.geojson"),
+    "GeoJSON id, lone surrogate": lambda s: _import(
+        s, _geojson({}).replace(b'"t-1"', b'"t\\ud800"'), "t.geojson"
+    ),
 }
 
 

@@ -27,7 +27,7 @@ from plantscout.model import IntakeLimits, PlantscoutError, Scorer
 from .db import Database
 from .errors import install_error_handlers
 from .metrics import Metrics
-from .middleware import RequestMiddleware
+from .middleware import DoorLimits, RequestMiddleware
 from .migrate import current_revision, head_revision, upgrade
 from .models import InspectionPhoto
 from .photos import PhotoStore, SweepResult
@@ -201,7 +201,14 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(
-        RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_request_bytes
+        RequestMiddleware,
+        metrics=metrics,
+        limits=DoorLimits(
+            max_body_bytes=settings.max_request_bytes,
+            max_inflight_bytes=settings.max_inflight_upload_bytes,
+            body_idle_s=settings.request_body_idle_s,
+            body_timeout_s=settings.request_body_timeout_s,
+        ),
     )
     _mount_web(app)
     return app

@@ -1,7 +1,8 @@
 """FastAPI dependencies: the app's services, a read session, and the one auth check.
 
 Auth lives only here: a handler declares ``principal: Principal = Depends(require(Role.X))``
-and never looks at headers. No key → 401; a key whose role is too low → 403.
+and never looks at headers. No key → 401; a key whose role is too low → 403. Requests with a
+body were already identified at the door (``middleware.py``), before the body was read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,31 @@ def read_session(services: Services = Depends(get_services)) -> Iterator[Session
         yield session
 
 
+def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The key a request presents: ``X-API-Key``, else ``Authorization: Bearer …``."""
+    if x_api_key:
+        return x_api_key
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+def identify(services: Services, presented: str | None) -> Principal:
+    """Who the key is, or a 401. Used at the door (``middleware.py``, before a request's body
+    is read) and by :func:`require` for requests without a body."""
+    if not presented:
+        raise Unauthorized(
+            "an API key is required (Authorization: Bearer psk_… or X-API-Key)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with services.db.read() as session:
+        principal = authenticate(session, presented)
+    if principal is None:
+        raise Unauthorized(
+            "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
 def require(role: Role) -> Callable[..., Principal]:
     """A dependency that admits keys of ``role`` or a higher one."""
 
@@ -40,19 +66,10 @@ def require(role: Role) -> Callable[..., Principal]:
         bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
         header_key: str | None = Security(_header),
     ) -> Principal:
-        presented = header_key or (bearer.credentials if bearer else None)
-        if not presented:
-            raise Unauthorized(
-                "an API key is required (Authorization: Bearer psk_… or X-API-Key)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        with services.db.read() as session:
-            principal = authenticate(session, presented)
-        if principal is None:
-            raise Unauthorized(
-                "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
-            )
-        request.state.principal = principal
+        principal = getattr(request.state, "principal", None)  # identified at the door
+        if not isinstance(principal, Principal):
+            principal = identify(services, header_key or (bearer.credentials if bearer else None))
+            request.state.principal = principal
         if not principal.role.allows(role):
             raise Forbidden(f"this needs the {role.value} role; the key is {principal.role.value}")
         return principal

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(30 * 1024 * 1024, ge=1024)
     max_photo_pixels: int = Field(120_000_000, ge=10_000)
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    max_inflight_upload_bytes: int = Field(
+        2 * 1024**3,
+        ge=1024 * 1024,
+        description="Request bodies received at once, all requests together; past it: 503 "
+        "with Retry-After. Bounds the temporary disk (and memory) that uploads hold.",
+    )
+    request_body_idle_s: float = Field(
+        30.0, gt=0, description="A body that sends nothing for this long is cut off (408)."
+    )
+    request_body_timeout_s: float = Field(
+        900.0, gt=0, description="A body that takes longer than this in all is cut off (408)."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS: `a,b` or a JSON list."
     )
@@ -106,6 +118,16 @@ class Settings(BaseSettings):
     @property
     def resolved_photo_dir(self) -> Path:
         return (self.photo_dir or self.data_dir / "photos").resolve()
+
+    @model_validator(mode="after")
+    def _budget_holds_a_request(self) -> Settings:
+        if self.max_inflight_upload_bytes < self.max_request_bytes:
+            raise ValueError(
+                f"max_inflight_upload_bytes ({self.max_inflight_upload_bytes:,}) must hold at "
+                f"least one whole request ({self.max_request_bytes:,} bytes: max_photos × "
+                "max_photo_bytes + 1 MiB)"
+            )
+        return self
 
     @property
     def max_request_bytes(self) -> int:

@@ -37,8 +37,9 @@ from ..deps import get_services, require_admin
 from ..errors import APIError, Conflict, NotFound, ServiceUnavailable, Unprocessable, photo_error
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES, Strict
-from ..scoring import ScoringService, read_uploads
+from ..scoring import ScoringService
 from ..state import Services
+from ..uploads import accept_uploads
 
 log = logging.getLogger("plantscout.serve.models")
 WATCH_ENV = "PLANTSCOUT_MODEL_WATCH_S"
@@ -213,17 +214,18 @@ def _gallery_view(loaded: Loaded, with_references: bool = True) -> dict[str, Any
 
 
 def _embed(scorer: Scorer, photos: list[UploadFile], max_bytes: int):
-    uploads = read_uploads(photos, max_bytes)
-    decoded = []
-    for index, upload in enumerate(uploads):
-        try:
-            decoded.append(scorer.read(upload.data))
-        except ImageError as exc:
-            raise photo_error(exc, index, upload.filename) from exc
-    scores = scorer.score_images(decoded)
+    """Embeddings of the photos, read one at a time (never all of them in memory at once)."""
     import numpy as np
 
-    return [d.sha256 for d in decoded], np.stack([s.embedding for s in scores])
+    uploads = accept_uploads(photos, max_bytes)
+    embeddings = []
+    for index, upload in enumerate(uploads):
+        try:
+            decoded = scorer.read(upload.read())
+        except ImageError as exc:
+            raise photo_error(exc, index, upload.filename) from exc
+        embeddings.append(scorer.score_images([decoded])[0].embedding)
+    return [u.sha256 for u in uploads], np.stack(embeddings)
 
 
 @router.get("/gallery", summary="The current bundle's reference gallery")

@@ -228,10 +228,10 @@ def test_graceful_shutdown_finishes_requests_in_flight(db_url, tmp_path, tiny_bu
     entered, release = threading.Event(), threading.Event()
     original = ScoringService.score
 
-    def slow_score(self, uploads):
+    def slow_score(self, uploads, **kwargs):
         entered.set()
         release.wait(timeout=60)
-        return original(self, uploads)
+        return original(self, uploads, **kwargs)
 
     monkeypatch.setattr(ScoringService, "score", slow_score)
     app = create_app(make_settings(db_url, tmp_path, tiny_bundle))

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(30 * 1024 * 1024, ge=1024)
     max_photo_pixels: int = Field(120_000_000, ge=10_000)
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    scan_max_tiles_per_frame: int = Field(
+        2000,
+        ge=1,
+        description="Scan jobs: settings that cut a frame into more tiles are refused (422). "
+        "A 20 MP frame at the model's 1 cm/px and 0.25 overlap is about 730.",
+    )
     max_inflight_upload_bytes: int = Field(
         2 * 1024**3,
         ge=1024 * 1024,

@@ -128,7 +128,7 @@ class ScanJobs:
         owner: dict[str, Any] | None = None,
         max_bytes_per_file: int | None = None,
         hold: bool = False,
-        check: Callable[[list[Path]], None] | None = None,
+        check: Callable[[list[tuple[Path, str]]], None] | None = None,
     ) -> JobStatus:
         """Store the frames (streamed to disk) and queue the job.
 
@@ -162,17 +162,17 @@ class ScanJobs:
         files: Iterable[tuple[str, BinaryIO | bytes]],
         *,
         max_bytes_per_file: int | None = None,
-        check: Callable[[list[Path]], None] | None = None,
+        check: Callable[[list[tuple[Path, str]]], None] | None = None,
     ) -> JobStatus:
-        """Add frames to an open job. ``check(paths)`` may refuse the staged frames (raise)
-        before they join the job; a refused or failed upload leaves the job as it was."""
+        """Add frames to an open job. ``check([(path, name), …])`` may refuse the staged
+        frames (raise) before they join the job; a refused upload leaves the job as it was."""
         if self.status(job_id).state != "open":  # fail fast, before reading the upload
             raise JobStateError(
                 f"job {job_id} is {self.status(job_id).state}: frames can no longer be added"
             )
         with self._staged(job_id, files, max_bytes_per_file) as staged:
             if check is not None:
-                check([path for path, _ in staged])
+                check(staged)
             with self._locked(job_id):
                 status = self.status(job_id)
                 if status.state != "open":

@@ -169,3 +169,41 @@ def test_parallel_frame_posts_to_a_held_job_lose_nothing(service) -> None:
     stored = sorted(p.name for p in folder.iterdir())
     assert {name[6:] for name in stored} == acknowledged
     assert [name[:5] for name in stored] == [f"{i:05d}" for i in range(49)]
+
+
+def test_settings_that_cut_a_frame_into_too_many_tiles_are_refused(service) -> None:
+    """Tiny tiles at 0.8 overlap cost ≈ 30 CPU-s per frame on the one scan worker: such a
+    job is refused before it is queued, naming the frame and the tile count."""
+    auth = service.auth("inspector")
+    jobs_before = service.client.get("/v1/scan-jobs", headers=auth).json()["items"]
+    costly = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("DJI_0042.JPG", _frame(True, 1), "image/jpeg"))],
+        data={"tile_px": "32", "overlap": "0.8"},
+        headers=auth,
+    )
+    assert costly.status_code == 422, costly.text
+    error = costly.json()["error"]
+    assert "DJI_0042.JPG" in error["message"] and "tiles" in error["message"]
+    assert error["details"][0]["tiles"] > service.settings.scan_max_tiles_per_frame
+    assert service.client.get("/v1/scan-jobs", headers=auth).json()["items"] == jobs_before
+
+    # A held job with small tiles is fine for a small frame, not for a large one added later.
+    held = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("small.jpg", _frame(False, 2), "image/jpeg"))],
+        data={"tile_px": "32", "overlap": "0", "hold": "true"},
+        headers=auth,
+    )
+    assert held.status_code == 202, held.text
+    big = Image.new("RGB", (2400, 2000), (128, 128, 128))
+    buffer = io.BytesIO()
+    big.save(buffer, "JPEG", quality=80)
+    added = service.client.post(
+        f"/v1/scan-jobs/{held.json()['id']}/frames",
+        files=[("frames", ("big.jpg", buffer.getvalue(), "image/jpeg"))],
+        headers=auth,
+    )
+    assert added.status_code == 422, added.text
+    status = service.client.get(f"/v1/scan-jobs/{held.json()['id']}", headers=auth).json()
+    assert status["frames_total"] == 1

@@ -320,7 +320,8 @@ class ScanJobs:
             except Exception as exc:  # noqa: BLE001 - one bad job must not stop the queue
                 try:
                     status = self.status(job_id)
-                    status.state, status.error, status.finished_at = "failed", str(exc), _now()
+                    error = _without_paths(f"{exc.__class__.__name__}: {exc}", self.root)
+                    status.state, status.error, status.finished_at = "failed", error, _now()
                     self._write(status)
                 except JobNotFound:
                     pass
@@ -363,6 +364,7 @@ class ScanJobs:
             threads=self.threads,
             progress=progress,
             cancelled=cancelled,
+            names_from=folder / "input",  # frames by name: no server path in any output
         )
         summary_path = folder / "out" / "summary.json"
         status.summary = json.loads(summary_path.read_text("utf-8"))
@@ -394,6 +396,13 @@ class ScanJobs:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _without_paths(message: str, root: Path) -> str:
+    """A message for the job's owner: paths under the jobs folder become file names."""
+    for base in {str(root), str(root.resolve())}:
+        message = re.sub(re.escape(base) + r"[^\s'\"]*", lambda m: Path(m.group()).name, message)
+    return message
 
 
 def _safe(name: str) -> str:

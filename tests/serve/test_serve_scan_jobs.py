@@ -207,3 +207,28 @@ def test_settings_that_cut_a_frame_into_too_many_tiles_are_refused(service) -> N
     assert added.status_code == 422, added.text
     status = service.client.get(f"/v1/scan-jobs/{held.json()['id']}", headers=auth).json()
     assert status["frames_total"] == 1
+
+
+def test_job_status_and_outputs_name_frames_never_server_paths(service) -> None:
+    """Error summaries used to show where the server keeps its files (absolute paths)."""
+    auth = service.auth("inspector")
+    files = [
+        ("frames", ("good.jpg", _frame(True, 7), "image/jpeg")),
+        ("frames", ("broken.jpg", b"this is not an image", "image/jpeg")),
+    ]
+    job = service.client.post("/v1/scan-jobs", files=files, data={"tile_px": "128"}, headers=auth)
+    assert job.status_code == 202, job.text
+    status = _wait(service, job.json()["id"])
+    assert status["state"] == "done"
+    errors = status["summary"]["errors"]
+    assert [e["file"] for e in errors] == ["00001-broken.jpg"]
+    server_dir = str(service.settings.data_dir.resolve())
+    texts = [json.dumps(status)]
+    for name in ("detections.csv", "summary.json", "summary.txt", "detections.kml"):
+        response = service.client.get(status["links"]["outputs"][name], headers=auth)
+        texts.append(response.text)
+    assert all(
+        server_dir not in text
+        and "/scan-jobs/" not in text.replace(f"/v1/scan-jobs/{job.json()['id']}", "")
+        for text in texts
+    )

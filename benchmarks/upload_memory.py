@@ -120,6 +120,7 @@ def run_cell(python, bundle, work, clients, photos, photo_bytes, inflight) -> di
             timeout=600,
         )
         assert warm.status_code == 201, warm.text
+        time.sleep(1)  # the warm-up's budget reservation is returned as its request ends
         before = server_rss(server.pid)
         statuses: Counter[int] = Counter()
         go = threading.Barrier(clients)

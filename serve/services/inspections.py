@@ -41,9 +41,13 @@ class Filed:
     created: bool  # False: a retry of a record already filed
 
 
-def idempotency_id(key: str) -> str:
-    """A stable record id for an ``Idempotency-Key`` header value."""
-    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, key))
+def idempotency_id(unit: str, key: str) -> str:
+    """A stable record id for an ``Idempotency-Key`` header value, within one unit.
+
+    Scoped to the unit: two units' phones may well both number their queue items "1"; each
+    must get its own record, and neither may learn that the other's exists.
+    """
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{unit}\n{key}"))
 
 
 def fingerprint(uploads: list[Upload]) -> str:
@@ -64,7 +68,7 @@ def file_inspection(
     write transaction, which only inserts rows."""
     unit = filing_unit(principal, form)
     check_photo_count(form, services.settings.max_photos)
-    record_id = record_id_for(form, idempotency_key)
+    record_id = record_id_for(form, idempotency_key, unit)
     uploads = accept_uploads(form.photos, services.settings.max_photo_bytes)
     print_ = fingerprint(uploads)
     earlier = already_filed(services, record_id, print_, unit)
@@ -100,11 +104,11 @@ def check_photo_count(form: InspectionForm, limit: int) -> None:
         )
 
 
-def record_id_for(form: InspectionForm, idempotency_key: str | None) -> str:
-    """The client's id, else one derived from the ``Idempotency-Key``, else a new one."""
+def record_id_for(form: InspectionForm, idempotency_key: str | None, unit: str) -> str:
+    """The client's id, else one derived from the unit's ``Idempotency-Key``, else a new one."""
     record_id = str(form.id) if form.id else None
     if idempotency_key:
-        derived = idempotency_id(idempotency_key)
+        derived = idempotency_id(unit, idempotency_key)
         if record_id and record_id != derived and record_id != idempotency_key:
             raise Unprocessable("the id field and the Idempotency-Key header disagree")
         record_id = record_id or derived
@@ -122,10 +126,12 @@ def already_filed(services: Services, record_id: str, print_: str, unit: str) ->
 
 
 def _replay(existing: Inspection, print_: str, unit: str) -> Filed:
+    """The same upload again: the record. Anything else with this id: one answer, whoever
+    owns the record, so the answer never tells a unit what another unit has filed."""
     if existing.fingerprint != print_ or existing.unit != unit:
         raise Conflict(
-            f"inspection id {existing.id} is already used by a different record "
-            "(other photos or another unit); generate a new id for a new inspection"
+            f"inspection id {existing.id} cannot be used for this upload (it names a record "
+            "with other photos); generate a new id for a new inspection"
         )
     return Filed(existing, created=False)
 

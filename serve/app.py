@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import select
 
@@ -25,6 +25,7 @@ from plantscout import __version__
 from plantscout.model import IntakeLimits, PlantscoutError, Scorer
 
 from .db import Database
+from .deps import no_repeated_fields
 from .errors import install_error_handlers
 from .metrics import Metrics
 from .middleware import DoorLimits, RequestMiddleware
@@ -177,6 +178,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(no_repeated_fields)],
     )
     app.state.settings = settings
     app.state.metrics = metrics

@@ -7,13 +7,17 @@ body were already identified at the door (``middleware.py``), before the body wa
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Iterator
 
 from fastapi import Depends, Request, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, Unauthorized, Unprocessable
 from .keys import Principal, authenticate
 from .state import Services
 from .vocab import Role
@@ -81,3 +85,60 @@ def require(role: Role) -> Callable[..., Principal]:
 require_inspector = require(Role.INSPECTOR)
 require_reviewer = require(Role.REVIEWER)
 require_admin = require(Role.ADMIN)
+
+
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def no_repeated_fields(request: Request) -> None:
+    """A field sent twice is refused (422), unless the route takes a list of it.
+
+    Starlette keeps the last value of a repeated field and drops the others without a word:
+    ``site_type=farmland&site_type=courtyard`` filed a courtyard. Mounted on the whole app,
+    so no route can forget it. Repeatable: list-typed query parameters (``unit=a&unit=b``)
+    and files (``photos``, ``frames``).
+    """
+    repeatable = _list_parameters(request.scope.get("route"))
+    for name in set(request.query_params.keys()):
+        if name not in repeatable and len(request.query_params.getlist(name)) > 1:
+            raise _repeated(name)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() in _FORMS:
+        form = await request.form()  # Starlette keeps it: the route reads the same parse
+        for name in set(form.keys()):
+            values = form.getlist(name)
+            if len(values) > 1 and not all(isinstance(v, UploadFile) for v in values):
+                raise _repeated(name)
+
+
+def _repeated(name: str) -> Unprocessable:
+    return Unprocessable(
+        f"{name} is given more than once; send it once",
+        details=[{"field": name, "message": "given more than once"}],
+    )
+
+
+def _list_parameters(route: object) -> frozenset[str]:
+    """Names of the route's list-typed query parameters (worked out once per route)."""
+    if not isinstance(route, APIRoute):
+        return frozenset()
+    cached = getattr(route, "_plantscout_list_parameters", None)
+    if cached is None:
+        cached = _find_list_parameters(route)
+        route._plantscout_list_parameters = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _find_list_parameters(route: APIRoute) -> frozenset[str]:
+    names = set()
+    dependants, query = [route.dependant], []
+    while dependants:  # the route's parameters and its dependencies', all the way down
+        dependant = dependants.pop()
+        query.extend(dependant.query_params)
+        dependants.extend(dependant.dependencies)
+    for field in query:
+        annotation = field.field_info.annotation
+        union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        candidates = typing.get_args(annotation) if union else (annotation,)
+        if any(typing.get_origin(c) in (list, set, tuple, frozenset) for c in candidates):
+            names.add(field.alias)
+    return frozenset(names)

@@ -7,6 +7,7 @@ body were already identified at the door (``middleware.py``), before the body wa
 
 from __future__ import annotations
 
+import hmac
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -80,6 +81,25 @@ def require(role: Role) -> Callable[..., Principal]:
 
     dependency.__name__ = f"require_{role.value}"
     return dependency
+
+
+def require_metrics_access(
+    services: Services = Depends(get_services),
+    bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
+    header_key: str | None = Security(_header),
+) -> None:
+    """``/metrics``: the ``metrics_token`` setting (what a Prometheus scraper is given), or
+    an admin key. Request counts per route and the model in use are not for everyone."""
+    presented = header_key or (bearer.credentials if bearer else None)
+    token = services.settings.metrics_token
+    if token is not None and presented is not None:
+        if hmac.compare_digest(presented.encode(), token.get_secret_value().encode()):
+            return
+    principal = identify(services, presented)
+    if not principal.role.allows(Role.ADMIN):
+        raise Forbidden(
+            f"metrics need the admin role or the metrics token; the key is {principal.role.value}"
+        )
 
 
 require_inspector = require(Role.INSPECTOR)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     training_licence: str = Field(
         "internal: plantscout inspection records; not for redistribution",
         description="Licence written into the training-data export.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Bearer token that may read /metrics (a Prometheus scraper); admin keys "
+        "may too. Unset: admin keys only.",
     )
     migrate_on_start: bool = True
     graceful_shutdown_s: int = Field(30, ge=0)

@@ -1,11 +1,12 @@
-"""Liveness, readiness and Prometheus metrics: unauthenticated, for orchestrators."""
+"""Liveness and readiness (open, for orchestrators) and Prometheus metrics (token or admin)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from ..deps import get_services
+from ..deps import get_services, require_metrics_access
+from ..schemas.common import error_responses
 from ..state import Services
 
 router = APIRouter(tags=["operations"])
@@ -36,6 +37,12 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (the metrics token or an admin key)",
+    response_class=Response,
+    dependencies=[Depends(require_metrics_access)],
+    responses={200: {"content": {"text/plain": {}}}, **error_responses(401, 403)},
+)
 def metrics(services: Services = Depends(get_services)) -> Response:
     return Response(services.metrics.render(), media_type=services.metrics.content_type)

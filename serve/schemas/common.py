@@ -60,3 +60,23 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "The key's role or unit does not allow this."},
     422: {"model": ErrorResponse, "description": "The request is malformed; nothing changed."},
 }
+
+
+_ERROR_TEXT = {
+    400: "The request cannot be parsed.",
+    401: "No API key, or an unknown / revoked one.",
+    403: "The key's role or unit does not allow this.",
+    404: "No such resource (or not one this key may see).",
+    408: "The request body stopped arriving and was cut off.",
+    409: "Conflicts with the resource's current state.",
+    412: "If-Match names an older version: reload and retry.",
+    413: "The request or one of its files is too large.",
+    422: "The request is malformed; nothing changed.",
+    429: "Too many requests: retry after the time in Retry-After.",
+    503: "Not ready (no model) or busy (uploads in flight): see Retry-After when given.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the one error shape."""
+    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}

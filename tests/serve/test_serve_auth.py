@@ -16,7 +16,6 @@ ROLES = ["inspector", "reviewer", "admin"]
 OPEN_ROUTES = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
-    ("GET", "/metrics"),
     ("GET", "/v1/taxonomy"),  # the field page's reference text (routers/web.py)
 }
 
@@ -84,6 +83,7 @@ MATRIX = [
     ("GET", "/v1/keys", "admin"),
     ("DELETE", "/v1/keys/{key}", "admin"),
     ("GET", "/v1/settings", "admin"),
+    ("GET", "/metrics", "admin"),
 ]
 
 

@@ -35,7 +35,7 @@ def test_health_readiness_and_metrics(service) -> None:
     assert checks["database"]["ok"] and checks["model"]["name"] == "tiny-test"
     record = service.file(photos=[photo("green", seed=1), photo("red", seed=2)])
     service.client.get(f"/v1/inspections/{record['id']}", headers=service.auth("inspector"))
-    text = service.client.get("/metrics").text
+    text = service.client.get("/metrics", headers=service.auth("admin")).text
     assert (
         'plantscout_http_requests_total{method="GET",route="/v1/inspections/{inspection_id}",status="200"} 1.0'
         in text
@@ -279,3 +279,19 @@ def test_data_dir_default_layout(tmp_path: Path, tiny_bundle, monkeypatch) -> No
         assert client.get("/readyz").status_code == 200
     assert (tmp_path / "var" / "plantscout.db").is_file()
     assert (tmp_path / "var" / "photos").is_dir()
+
+
+def test_metrics_need_the_metrics_token_or_an_admin_key(make_service) -> None:
+    token = "scrape-" + "s3cret" * 4
+    service = make_service(metrics_token=token)
+    assert service.client.get("/metrics").status_code == 401
+    assert service.client.get("/metrics", headers=service.auth("inspector")).status_code == 403
+    assert service.client.get("/metrics", headers=service.auth("reviewer")).status_code == 403
+    assert service.client.get("/metrics", headers=service.auth("admin")).status_code == 200
+    scraped = service.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert scraped.status_code == 200 and "plantscout_http_requests_total" in scraped.text
+    wrong = service.client.get("/metrics", headers={"Authorization": f"Bearer {token}x"})
+    assert wrong.status_code == 401
+    # Orchestrators' probes stay open.
+    assert service.client.get("/healthz").status_code == 200
+    assert service.client.get("/readyz").status_code == 200

@@ -18,7 +18,7 @@ the body is read, and while it streams in. In order:
 
 Errors raised from the body stream are Starlette ``HTTPException``s, which FastAPI's form
 parser passes through instead of turning them into a 400. Every response gets the request
-id.
+id and ``X-Content-Type-Options: nosniff``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ from .metrics import Metrics
 
 log = logging.getLogger("plantscout.serve.access")
 
-RETRY_AFTER_S = 5  # when the in-flight budget is full: phones retry, uploads drain quickly
+RETRY_AFTER_S = 5
+_OURS = (
+    b"x-request-id",
+    b"x-content-type-options",
+)  # when the in-flight budget is full: phones retry, uploads drain quickly
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,11 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *(h for h in message.get("headers", []) if h[0].lower() not in _OURS),
                     (b"x-request-id", request_id.encode()),
+                    # Browsers must take the declared type: an uploaded "photo" that is really
+                    # HTML must never be sniffed and run from this origin.
+                    (b"x-content-type-options", b"nosniff"),
                 ]
             await send(message)
 

@@ -295,3 +295,21 @@ def test_metrics_need_the_metrics_token_or_an_admin_key(make_service) -> None:
     # Orchestrators' probes stay open.
     assert service.client.get("/healthz").status_code == 200
     assert service.client.get("/readyz").status_code == 200
+
+
+def test_every_response_forbids_content_type_sniffing(service) -> None:
+    """A photo download is served with the type the decoder found; a browser must not sniff
+    it into HTML. Every answer carries the header, errors and refusals included."""
+    record = service.file(photos=[photo("green", seed=3)])
+    answers = [
+        service.client.get(f"{record['photos'][0]['url']}", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections/nope", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections"),  # 401
+        service.client.get("/v1/exports/inspections.csv", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections?unit=%00", headers=service.auth("inspector")),
+        service.client.get("/healthz"),
+        service.client.get("/"),
+    ]
+    assert [a.headers.get("x-content-type-options") for a in answers] == ["nosniff"] * 8
+    assert answers[0].status_code == 200 and answers[0].headers["content-type"] == "image/png"

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from plantscout import __version__
 from plantscout.model import IntakeLimits, PlantscoutError, Scorer
 
+from . import openapi
 from .db import Database
 from .deps import no_repeated_fields
 from .errors import install_error_handlers
@@ -183,6 +184,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
+    openapi.install(app)
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"{__package__}.routers.{name}").router)
     for router in extra_routers:

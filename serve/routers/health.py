@@ -17,7 +17,11 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Database reachable and model loaded")
+@router.get(
+    "/readyz",
+    summary="Database reachable and model loaded",
+    responses={503: {"description": "Not ready: a check failed (the same body says which)."}},
+)
 def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     checks: dict[str, dict[str, object]] = {}
     try:

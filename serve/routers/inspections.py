@@ -13,7 +13,7 @@ from ..deps import get_services, read_session, require_inspector, require_review
 from ..errors import NotFound
 from ..keys import Principal
 from ..models import Inspection
-from ..schemas.common import ERROR_RESPONSES, Page
+from ..schemas.common import ERROR_RESPONSES, Page, error_responses
 from ..schemas.inspections import Inspection as InspectionOut
 from ..schemas.inspections import (
     InspectionDetail,
@@ -65,8 +65,7 @@ def _detail(
     summary="File an inspection (photos + metadata)",
     responses={
         200: {"description": "A retry: this id was already filed; the record is returned."},
-        409: {"description": "The id is already used by a different record."},
-        413: {"description": "A photo or the request is too large."},
+        **error_responses(409),
     },
 )
 def create_inspection(
@@ -159,7 +158,12 @@ def get_photo(
     )
 
 
-@router.patch("/{inspection_id}", response_model=InspectionDetail, summary="Review / eradication")
+@router.patch(
+    "/{inspection_id}",
+    response_model=InspectionDetail,
+    summary="Review / eradication",
+    responses=error_responses(412),
+)
 def patch_inspection(
     inspection_id: InspectionId,
     patch: InspectionPatch,

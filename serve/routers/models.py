@@ -36,7 +36,7 @@ from plantscout.model.registry import REGISTRY_ENV, Registry, RegistryError
 from ..deps import get_services, require_admin
 from ..errors import APIError, Conflict, NotFound, ServiceUnavailable, Unprocessable, photo_error
 from ..keys import Principal
-from ..schemas.common import ERROR_RESPONSES, Strict
+from ..schemas.common import ERROR_RESPONSES, Strict, error_responses
 from ..scoring import ScoringService
 from ..state import Services
 from ..uploads import accept_uploads
@@ -88,7 +88,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         holder.close()
 
 
-router = APIRouter(prefix="/v1", tags=["models"], responses=ERROR_RESPONSES, lifespan=lifespan)
+router = APIRouter(
+    prefix="/v1",
+    tags=["models"],
+    responses={**ERROR_RESPONSES, **error_responses(503)},  # 503: no model / no lifecycle
+    lifespan=lifespan,
+)
 
 
 def get_holder(services: Services = Depends(get_services)) -> ModelHolder:
@@ -148,7 +153,11 @@ def list_models(
     }
 
 
-@router.post("/models/promote", summary="Serve another registered bundle (no restart)")
+@router.post(
+    "/models/promote",
+    summary="Serve another registered bundle (no restart)",
+    responses=error_responses(404, 409),
+)
 def promote(
     body: ChangeRequest,
     principal: Principal = Depends(require_admin),
@@ -161,7 +170,11 @@ def promote(
     return loaded.describe()
 
 
-@router.post("/models/rollback", summary="Return to the previously promoted bundle")
+@router.post(
+    "/models/rollback",
+    summary="Return to the previously promoted bundle",
+    responses=error_responses(404, 409),
+)
 def rollback(
     body: RollbackRequest,
     principal: Principal = Depends(require_admin),
@@ -174,7 +187,11 @@ def rollback(
     return loaded.describe()
 
 
-@router.post("/models/reload", summary="Load the registry's current bundle and gallery now")
+@router.post(
+    "/models/reload",
+    summary="Load the registry's current bundle and gallery now",
+    responses=error_responses(404, 409),
+)
 def reload(
     _principal: Principal = Depends(require_admin), holder: ModelHolder = Depends(get_holder)
 ) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from plantscout.model.drone.scan import ScanOptions
 from ..deps import get_services, require_inspector
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from ..keys import Principal
-from ..schemas.common import ERROR_RESPONSES
+from ..schemas.common import ERROR_RESPONSES, error_responses
 from ..schemas.scan_jobs import (
     FramesForm,
     Overlay,
@@ -34,7 +34,11 @@ from ..schemas.scan_jobs import (
 from ..services import scan_jobs as service
 from ..state import Services
 
-router = APIRouter(prefix="/v1/scan-jobs", tags=["scan-jobs"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/scan-jobs",
+    tags=["scan-jobs"],
+    responses={**ERROR_RESPONSES, **error_responses(503)},  # 503: no model loaded
+)
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MEDIA = {
@@ -106,7 +110,12 @@ def submit(
     return service.job_view(status)
 
 
-@router.post("/{job_id}/frames", response_model=ScanJob, summary="Add frames to an open (held) job")
+@router.post(
+    "/{job_id}/frames",
+    response_model=ScanJob,
+    summary="Add frames to an open (held) job",
+    responses=error_responses(409),
+)
 def add_frames(
     job_id: JobId,
     form: Annotated[FramesForm, Form(media_type="multipart/form-data")],

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from plantscout.model import TAXONOMY
@@ -89,8 +90,25 @@ class _WebFiles(StaticFiles):
         return response
 
 
+# Paths the API owns. The page's mount at ``/`` matches every path; left to it, a wrong
+# method on an API route got the static files' "405, Allow: GET, HEAD" (and a GET on a POST
+# route a 404) instead of the route's own 405 listing the methods it takes.
+API_PATHS = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
+
+
+class _PageMount(Mount):
+    """The page's files at ``/``, for every path the API does not own."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith(API_PATHS):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def mount_web(app: FastAPI) -> None:
     """Add the taxonomy route and serve the page at ``/``. Call after every other router:
     the mount at ``/`` answers whatever they do not."""
     app.include_router(router)
-    app.mount("/", _WebFiles(directory=WEB_DIR, html=True), name="web")
+    app.router.routes.append(
+        _PageMount("/", app=_WebFiles(directory=WEB_DIR, html=True), name="web")
+    )

@@ -62,7 +62,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-_ERROR_TEXT = {
+ERROR_TEXT = {
     400: "The request cannot be parsed.",
     401: "No API key, or an unknown / revoked one.",
     403: "The key's role or unit does not allow this.",
@@ -79,4 +79,4 @@ _ERROR_TEXT = {
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for these error statuses, each with the one error shape."""
-    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}
+    return {code: {"model": ErrorResponse, "description": ERROR_TEXT[code]} for code in codes}

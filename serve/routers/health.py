@@ -7,20 +7,24 @@ from fastapi.responses import JSONResponse
 
 from ..deps import get_services, require_metrics_access
 from ..schemas.common import error_responses
+from ..schemas.operations import Health, Readiness
 from ..state import Services
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    return Health(status="ok")
 
 
 @router.get(
     "/readyz",
     summary="Database reachable and model loaded",
-    responses={503: {"description": "Not ready: a check failed (the same body says which)."}},
+    responses={
+        200: {"model": Readiness},
+        503: {"model": Readiness, "description": "Not ready: the checks say which failed."},
+    },
 )
 def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     checks: dict[str, dict[str, object]] = {}

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Header, Path, Query, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..deps import get_services, read_session, require_inspector, require_reviewer
@@ -24,7 +23,7 @@ from ..schemas.inspections import (
 from ..services import audit, present
 from ..services import inspections as service
 from ..services import targets as target_service
-from ..services.filters import InspectionFilter, decode_cursor, encode_cursor, inspection_filter
+from ..services.filters import InspectionFilter, decode_cursor, inspection_filter
 from ..state import Services
 
 router = APIRouter(prefix="/v1/inspections", tags=["inspections"], responses=ERROR_RESPONSES)
@@ -64,7 +63,10 @@ def _detail(
     response_model=InspectionDetail,
     summary="File an inspection (photos + metadata)",
     responses={
-        200: {"description": "A retry: this id was already filed; the record is returned."},
+        200: {
+            "model": InspectionDetail,
+            "description": "A retry: this id was already filed; the record is returned.",
+        },
         **error_responses(409),
     },
 )
@@ -98,17 +100,8 @@ def list_inspections(
     session: Session = Depends(read_session),
 ) -> Page[InspectionOut]:
     """Newest first. Inspectors see their own unit only."""
-    query = flt.apply(select(Inspection))
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(Inspection.seq < after)
-    rows = list(session.scalars(query.order_by(Inspection.seq.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[InspectionOut](
-        items=[present.inspection(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].seq) if more and rows else None,
-    )
+    rows, next_cursor = service.list_page(session, flt, decode_cursor(cursor), limit)
+    return Page[InspectionOut](items=[present.inspection(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{inspection_id}", response_model=InspectionDetail, summary="One inspection")

@@ -186,7 +186,12 @@ def cancel(
     return service.job_view(jobs.cancel(job_id))
 
 
-@router.get("/{job_id}/outputs/{name}", summary="An output file of a finished job")
+@router.get(
+    "/{job_id}/outputs/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {media.split(";")[0]: {} for media in MEDIA.values()}}},
+    summary="An output file of a finished job",
+)
 def output(
     job_id: JobId,
     name: str,
@@ -216,7 +221,12 @@ def overlays(
     )
 
 
-@router.get("/{job_id}/overlays/{name}", summary="One overlay PNG")
+@router.get(
+    "/{job_id}/overlays/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/png": {}}}},
+    summary="One overlay PNG",
+)
 def overlay(
     job_id: JobId,
     name: str,

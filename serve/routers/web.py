@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 from starlette.types import Scope
@@ -29,7 +27,7 @@ from plantscout.model import TAXONOMY
 from ..deps import require_inspector
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES
-from ..vocab import Role
+from ..schemas.operations import Me, Taxonomy
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 # Browsers refuse ES modules served as text/plain, which some Windows registries map .js to.
@@ -39,16 +37,13 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 router = APIRouter(tags=["field page"])
 
 
-@router.get("/v1/taxonomy", summary="Species names and field marks (zh/en) for the field page")
-def taxonomy() -> dict[str, Any]:
-    return {"labels": [label.as_dict() for label in TAXONOMY.values()]}
-
-
-class Me(BaseModel):
-    key_id: str
-    name: str
-    role: Role
-    unit: str | None
+@router.get(
+    "/v1/taxonomy",
+    response_model=Taxonomy,
+    summary="Species names and field marks (zh/en) for the field page",
+)
+def taxonomy() -> Taxonomy:
+    return Taxonomy(labels=[label.as_dict() for label in TAXONOMY.values()])
 
 
 @router.get("/v1/me", response_model=Me, responses=ERROR_RESPONSES, summary="Who this API key is")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from plantscout.model import exports as encoder
 
 from ..models import Inspection, Target
-from .filters import InspectionFilter
+from .filters import InspectionFilter, TargetFilter
 
 BATCH = 500
 MEDIA_TYPES = encoder.MEDIA_TYPES
@@ -206,10 +206,10 @@ def inspection_batches(
 
 def target_batches(
     factory: sessionmaker[Session],
-    query: Select,
+    flt: TargetFilter,
     linked: Callable[[Session, list[str]], dict[str, int]],
 ) -> Iterator[list[tuple[Target, dict[str, Any]]]]:
-    for session, rows in _batches(factory, query, Target.seq):
+    for session, rows in _batches(factory, flt.apply(select(Target)), Target.seq):
         counts = linked(session, [r.id for r in rows])
         yield [(r, target_properties(r, counts)) for r in rows]
 

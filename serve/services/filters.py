@@ -1,4 +1,5 @@
-"""The inspection filters shared by the list, the exports and the reports, and the cursor.
+"""The inspection and target filters shared by the lists, the exports and the reports, and
+the cursor.
 
 Lists are ordered newest first by ``seq`` and paged by keyset (``seq < cursor``), so a page
 never repeats or skips a record while new ones arrive, and deep pages cost the same as the
@@ -19,8 +20,8 @@ from ..bounds import EARLIEST, LATEST, MAX_SEQ, clamp_instant
 from ..deps import require_inspector
 from ..errors import Forbidden, Unprocessable
 from ..keys import Principal
-from ..models import Inspection
-from ..vocab import VERDICTS, ReviewState, Role
+from ..models import Inspection, Target
+from ..vocab import VERDICTS, ReviewState, Role, TargetStatus
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,55 @@ def inspection_filter(
         bbox=parse_bbox(bbox),
         target_id=target_id,
         inspector=inspector,
+    )
+
+
+@dataclass(frozen=True)
+class TargetFilter:
+    """The target filters shared by the list and the exports."""
+
+    own_unit: str | None  # inspectors: their unit's targets and unassigned ones
+    statuses: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    issuer: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    def apply(self, query: Select) -> Select:
+        if self.own_unit is not None:
+            query = query.where((Target.unit == self.own_unit) | Target.unit.is_(None))
+        if self.statuses:
+            query = query.where(Target.status.in_(self.statuses))
+        if self.units:
+            query = query.where(Target.unit.in_(self.units))
+        if self.issuer:
+            query = query.where(Target.issuer == self.issuer)
+        if self.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = self.bbox
+            query = query.where(
+                Target.max_lat >= min_lat,
+                Target.min_lat <= max_lat,
+                Target.max_lon >= min_lon,
+                Target.min_lon <= max_lon,
+            )
+        return query
+
+
+def target_filter(
+    principal: Principal = Depends(require_inspector),
+    status: list[TargetStatus] = Query(default=[]),
+    unit: list[str] = Query(default=[]),
+    issuer: str | None = Query(None, max_length=100),
+    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
+) -> TargetFilter:
+    box = parse_bbox(bbox)
+    if box is not None and box[0] > box[2]:
+        raise Unprocessable("target bbox filters cannot cross the antimeridian")
+    return TargetFilter(
+        own_unit=None if principal.role.allows(Role.REVIEWER) else principal.unit,
+        statuses=tuple(s.value for s in status),
+        units=tuple(unit),
+        issuer=issuer,
+        bbox=box,
     )
 
 

@@ -31,6 +31,7 @@ from ..state import Services
 from ..uploads import Upload, accept_uploads
 from ..vocab import ReviewState, Role
 from . import audit, labels, locate, targets
+from .filters import InspectionFilter, encode_cursor
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1e3c1a-64a4-4c9e-9f55-2a9d3f0c7b11")
 
@@ -267,6 +268,18 @@ def insert_record(
         services.metrics.scores.labels(photo.verdict, "inspections").inc()
     services.metrics.inspections.labels(inspection.verdict).inc()
     return Filed(inspection, created=True)
+
+
+def list_page(
+    session: Session, flt: InspectionFilter, before: int | None, limit: int
+) -> tuple[list[Inspection], str | None]:
+    """One page, newest first: rows with ``seq`` below the cursor, and the next cursor."""
+    query = flt.apply(select(Inspection))
+    if before is not None:
+        query = query.where(Inspection.seq < before)
+    rows = list(session.scalars(query.order_by(Inspection.seq.desc()).limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    return rows, encode_cursor(rows[-1].seq) if more and rows else None
 
 
 def get_visible(

@@ -26,7 +26,7 @@ class CommandSpec:
 COMMANDS: dict[str, CommandSpec] = {
     "score": CommandSpec("plantscout.model.cli:app", "Score photos with a model bundle."),
     "scan": CommandSpec(
-        "plantscout.model.drone.cli:app", "Scan drone frames or orthomosaics for suspected spots."
+        "plantscout.drone.cli:app", "Scan drone frames or orthomosaics for suspected spots."
     ),
     "gallery": CommandSpec(
         "plantscout.model.gallery_cli:app", "Manage reference galleries (few-shot labels)."
@@ -51,6 +51,14 @@ COMMANDS: dict[str, CommandSpec] = {
     "keys": CommandSpec("plantscout.serve.cli:keys_app", "Create and revoke API keys.", "serve"),
     "targets": CommandSpec(
         "plantscout.serve.cli:targets_app", "Import and list survey targets.", "serve"
+    ),
+    "plan": CommandSpec(
+        "plantscout.serve.planning_cli:plan_app",
+        "Patrol planning: boundaries, history, priorities, plans, coverage, back-test.",
+        "serve",
+    ),
+    "report": CommandSpec(
+        "plantscout.serve.planning_cli:report_app", "Period report upward (XLSX / CSV).", "serve"
     ),
 }
 

@@ -1,5 +1,5 @@
 """Scan jobs for the service: the form turned into scan options, the cost check on frames,
-and the job as the API shows it. The queue itself is ``plantscout.model.drone.jobs``.
+and the job as the API shows it. The queue itself is ``plantscout.drone.jobs``.
 
 The cost of a scan is its tile count: every tile is one model input (≈ 5 ms of CPU with the
 released bundle, plus cutting and resizing). Tiny tiles at 0.8 overlap asked for hundreds of
@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from plantscout.drone.jobs import OUTPUTS, JobStatus
+from plantscout.drone.scan import ScanOptions, requested_tiles
 from plantscout.model import Card, IntakeLimits
-from plantscout.model.drone.jobs import OUTPUTS, JobStatus
-from plantscout.model.drone.scan import ScanOptions, requested_tiles
 from plantscout.model.errors import ImageError
 
 from ..errors import Unprocessable

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +21,9 @@ from ..geo import GeometryError, normalise_geometry
 
 MAX_ROWS = 50_000
 MAX_REPORTED_ERRORS = 50
+# A FeatureCollection's MultiPolygon nests 7 deep; properties get the rest. Deeper documents
+# are refused before anything recursive (str(), json.dumps, a database driver) walks them.
+MAX_JSON_DEPTH = 32
 _KNOWN = {
     "id",
     "issuer_id",
@@ -87,10 +91,52 @@ def parse_targets(data: bytes, fmt: str) -> list[TargetRow]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Unprocessable("the file is not UTF-8 text") from None
-    rows = _parse_geojson(text) if fmt == "geojson" else _parse_csv(text)
+    if "\x00" in text:
+        raise Unprocessable("the file holds NUL characters, which no text field can store")
+    try:
+        rows = _parse_geojson(text) if fmt == "geojson" else _parse_csv(text)
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        raise Unprocessable(f"the CSV cannot be read: {exc}") from None
     if not rows:
         raise Unprocessable("the file holds no targets")
     return rows
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} does not fit a 64-bit float")
+    return value
+
+
+def load_json(text: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no float overflow, nesting and strings checked.
+
+    Raises ``ValueError`` with a sentence for people (``json.JSONDecodeError`` is one).
+    """
+    try:
+        doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    # Iterative: a recursive walk would fail on the documents it is meant to refuse.
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and "\x00" in key:
+                    raise ValueError("JSON holds NUL characters, which no text field can store")
+                stack.append((item, depth + 1))
+        elif isinstance(value, str) and "\x00" in value:
+            raise ValueError("JSON holds NUL characters, which no text field can store")
+    return doc
 
 
 def _text(value: Any, limit: int) -> str | None:
@@ -149,8 +195,8 @@ def _check_unique(rows: list[tuple[int, TargetRow]], errors: _Errors) -> None:
 
 def _parse_geojson(text: str) -> list[TargetRow]:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+        doc = load_json(text)
+    except ValueError as exc:  # JSONDecodeError, NaN, overflow, depth, NUL, > 4300 digits
         raise Unprocessable(f"not valid JSON: {exc}") from None
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
@@ -207,9 +253,9 @@ def _parse_csv(text: str) -> list[TargetRow]:
         try:
             if props.get("geometry"):
                 try:
-                    geometry = json.loads(props["geometry"])
-                except json.JSONDecodeError:
-                    raise ValueError("the geometry column is not GeoJSON") from None
+                    geometry = load_json(props["geometry"])
+                except ValueError as exc:
+                    raise ValueError(f"the geometry column is not GeoJSON: {exc}") from None
             else:
                 lat = props.get("lat", props.get("latitude"))
                 lon = props.get("lon", props.get("longitude"))

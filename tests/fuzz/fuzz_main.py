@@ -1,0 +1,74 @@
+"""Run one fuzz target under atheris (libFuzzer, coverage-guided).
+
+    python tests/fuzz/fuzz_main.py TARGET [CORPUS_DIR] [libFuzzer flags]
+
+TARGET is one of ``intake``, ``geotags``, ``targets``, ``forms`` (see ``fuzz_targets.py``).
+CORPUS_DIR (default: a temporary folder) receives the target's seeds (``fuzz_seeds.py``) and
+every new input libFuzzer finds; crashes are written as ``crash-*`` files in the current
+folder. The CI run (``tests/fuzz/test_fuzz.py``) passes ``-seed=1 -runs=N``; the long run is
+documented in ``tests/fuzz/README.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import atheris
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+# Python modules whose branches guide the mutations, per target. They must be imported for the
+# first time inside ``instrument_imports``; the C parts (libjpeg, zlib, expat, _csv) are not
+# instrumented and are reached through the Python code that drives them.
+INSTRUMENT = {
+    "intake": ["plantscout.model", "PIL"],
+    "geotags": ["plantscout.model", "plantscout.drone", "exifread", "defusedxml"],
+    "targets": ["plantscout.serve.services.target_files", "plantscout.serve.geo"],
+    "forms": ["plantscout.serve", "python_multipart", "multipart"],
+}
+WARM = {  # modules a target imports lazily: imported here so they are instrumented
+    "intake": ["plantscout.model.intake", "plantscout.model.preprocess", "PIL.PngImagePlugin"],
+    "geotags": ["exifread", "defusedxml.ElementTree"],
+    "targets": ["plantscout.serve.services.target_files"],
+    "forms": ["plantscout.serve.app", "python_multipart"],
+}
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 2 or argv[1] not in INSTRUMENT:
+        sys.exit(f"usage: {argv[0]} {{{','.join(INSTRUMENT)}}} [CORPUS_DIR] [libFuzzer flags]")
+    target = argv[1]
+    rest = argv[2:]
+    corpus = [a for a in rest if not a.startswith("-")]
+    flags = [a for a in rest if a.startswith("-")]
+    if not corpus:
+        corpus = [tempfile.mkdtemp(prefix=f"fuzz-{target}-")]
+
+    import importlib
+
+    with atheris.instrument_imports(include=INSTRUMENT[target]):
+        for name in WARM[target]:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # e.g. plantscout.drone before the relayout
+                pass
+        import fuzz_seeds
+        import fuzz_targets
+
+    fuzz_seeds.write_corpus(target, Path(corpus[0]))
+    one_input = fuzz_targets.TARGETS[target]
+    if target == "forms":
+        one_input(b"\x01")  # start the app once, outside the timed inputs
+
+    def test_one_input(data: bytes) -> None:
+        one_input(data)
+
+    atheris.Setup([argv[0], *flags, *corpus], test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,81 @@
+"""What the fuzzers found in the parsers, pinned one by one (each failed before its fix).
+
+The seed tests in ``test_fuzz.py`` check the contracts; these say what the fixed parsers
+answer instead, so a later change cannot quietly trade one failure for another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from fuzz_seeds import SEEDS
+from fuzz_targets import read_geotags
+
+from plantscout.serve.errors import Unprocessable
+from plantscout.serve.services.target_files import parse_targets
+
+
+def _seed(target: str, name: str) -> bytes:
+    return next(s.data for s in SEEDS[target]() if s.name == name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exif-year-1-plus-offset",  # was kept, then overflowed when stored in UTC (500)
+        "exif-year-9999-minus-offset",
+        "exif-year-1-no-offset",  # overflowed once the office's camera zone was applied
+        "xmp-year-1-offset",
+        "xmp-year-9999-offset",
+    ],
+)
+def test_a_capture_time_at_the_ends_of_the_calendar_is_ignored_with_a_warning(name: str):
+    tags = read_geotags(_seed("geotags", name))
+    assert tags.captured_at is None
+    assert any("clock was not set" in w for w in tags.warnings), tags.warnings
+
+
+def test_a_plausible_capture_time_is_still_read() -> None:
+    tags = read_geotags(_seed("geotags", "exif-gps-and-time"))
+    assert tags.captured_at == datetime(2024, 5, 1, 10, 0, 0)
+    assert tags.lat == pytest.approx(22.5, abs=1e-3)
+
+
+def test_an_impossible_utc_offset_is_ignored_not_raised() -> None:
+    tags = read_geotags(_seed("geotags", "exif-offset-99:99"))  # raised ValueError before
+    assert tags.captured_at == datetime(2024, 5, 1, 10, 0, 0)  # naive: the zone is unknown
+
+
+def test_deeply_nested_xmp_is_read_without_recursing_to_the_limit() -> None:
+    tags = read_geotags(_seed("geotags", "xmp-deep-nesting"))  # RecursionError before
+    assert tags.captured_at is None
+
+
+@pytest.mark.parametrize("name", ["jpeg-corrupt-exif"])
+def test_an_ifd_that_claims_entries_past_the_end_is_refused_before_exifread(name: str) -> None:
+    # exifread walked all 65,535 phantom entries (~0.4 s of CPU for a 1 KB file).
+    tags = read_geotags(_seed("geotags", name))
+    assert any("EXIF is corrupt" in w and "65,535 entries" in w for w in tags.warnings)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("G-deeply-nested-geometry", "geojson"),  # RecursionError escaped (500)
+        ("G-deeply-nested-properties", "geojson"),  # RecursionError once stored / hashed
+        ("G-nan-property", "geojson"),  # accepted; PostgreSQL JSONB refuses NaN (500)
+        ("G-huge-int-property", "geojson"),  # ValueError (int over 4300 digits) escaped
+        ("G-nul-in-name", "geojson"),  # accepted; PostgreSQL text cannot hold U+0000
+        ("C-nul", "csv"),
+        ("C-cell-over-field-limit", "csv"),  # csv.Error escaped
+        ("C-quoted-cell-over-limit", "csv"),
+        ("C-deep-geometry", "csv"),  # RecursionError escaped
+    ],
+)
+def test_hostile_target_files_are_a_422_that_says_why(name: str, fmt: str) -> None:
+    data = _seed("targets", name)[1:]  # the first byte picks the format for the fuzzer
+    with pytest.raises(Unprocessable) as caught:
+        parse_targets(data, fmt)
+    assert caught.value.status == 422
+    assert len(caught.value.message) > 20  # a sentence, whichever check refused the file

@@ -196,9 +196,9 @@ def _exif_overrun(block: bytes) -> str | None:
     second, detailed pass, for DJI frames without XMP attitude.)
     """
     tiff = block[6:] if block.startswith(b"Exif\x00\x00") else block
-    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
-        return None  # not a TIFF structure exifread would walk
-    order = "little" if tiff[:2] == b"II" else "big"
+    if len(tiff) < 8:
+        return None
+    order = "little" if tiff[:1] == b"I" else "big"  # as exifread: anything else is "MM"
 
     def number(pos: int, size: int) -> int:
         return int.from_bytes(tiff[pos : pos + size], order)

@@ -143,6 +143,12 @@ def _xmp_description(attributes: str) -> str:
     )
 
 
+def _shift_mdat(heic: bytes) -> bytes:
+    """A HEIC whose item locations point 8 bytes before its pixel data."""
+    at = heic.find(b"mdat") - 4
+    return heic[:at] + b"\x81" * 8 + heic[at:]
+
+
 # -- intake -------------------------------------------------------------------------------
 
 
@@ -185,6 +191,8 @@ def intake_seeds() -> list[Seed]:
         Seed("truncated-png", png[: len(png) // 2], "truncated_image"),
         Seed("truncated-webp", webp[: len(webp) // 2], None),
         Seed("truncated-heic", heic[: len(heic) // 2], None),
+        # Found by the long run: item locations that miss the data (pillow-heif: EOFError).
+        Seed("heic-shifted-mdat", _shift_mdat(heic), "truncated_image"),
         Seed("too-small", _encode(_photo((16, 16)), "PNG"), "image_too_small"),
         Seed("gif", _encode(photo, "GIF"), "unsupported_format"),
         Seed("bmp", _encode(photo, "BMP"), "unsupported_format"),

@@ -79,3 +79,12 @@ def test_hostile_target_files_are_a_422_that_says_why(name: str, fmt: str) -> No
         parse_targets(data, fmt)
     assert caught.value.status == 422
     assert len(caught.value.message) > 20  # a sentence, whichever check refused the file
+
+
+def test_a_heic_whose_items_miss_their_data_is_a_truncated_image() -> None:
+    # Found by the long intake run: pillow-heif raised EOFError, which escaped as a 500.
+    from plantscout.model.errors import TruncatedImage
+    from plantscout.model.intake import read_image
+
+    with pytest.raises(TruncatedImage):
+        read_image(_seed("intake", "heic-shifted-mdat"))

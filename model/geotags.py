@@ -126,10 +126,8 @@ def read_geotags(data: bytes, *, whole_file: bool = True) -> Geotags:
     if not data:
         tags.warnings.append("file is empty: no metadata")
         return tags
-    exif_block = _read_image_header(data, tags, whole_file)
-    if data[:2] == b"\xff\xd8":  # where exifread looks, even when Pillow gave up
-        exif_block = _jpeg_app1(data, b"Exif\x00\x00")
-    problem = _exif_overrun(exif_block) if exif_block else None
+    _read_image_header(data, tags, whole_file)
+    problem = _exif_overrun(data)
     if problem:
         tags.warnings.append(f"EXIF is corrupt ({problem}): ignored")
         exif: dict[str, Any] = {}
@@ -156,22 +154,17 @@ def read_geotags(data: bytes, *, whole_file: bool = True) -> Geotags:
 # -- image header -------------------------------------------------------------------------
 
 
-def _read_image_header(data: bytes, tags: Geotags, whole_file: bool) -> bytes | None:
-    """Frame size from the image header (the JPEG SOF), not EXIF, which can disagree.
-
-    Returns the raw EXIF block where the header has one (JPEG, PNG, WebP, HEIC).
-    """
+def _read_image_header(data: bytes, tags: Geotags, whole_file: bool) -> None:
+    """Frame size from the image header (the JPEG SOF), not EXIF, which can disagree."""
     import warnings
 
     from PIL import Image
 
-    exif_block = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "malformed MPO": the base JPEG is fine
             with Image.open(io.BytesIO(data)) as image:
                 tags.image_width, tags.image_height = image.size
-                exif_block = image.info.get("exif")
     except Exception as exc:  # noqa: BLE001
         tags.warnings.append(f"image header unreadable ({exc.__class__.__name__}): size unknown")
     if whole_file and data[:2] == b"\xff\xd8" and data.rstrip(b"\x00\r\n ")[-2:] != b"\xff\xd9":
@@ -180,25 +173,31 @@ def _read_image_header(data: bytes, tags: Geotags, whole_file: bool) -> bytes | 
             "JPEG has no end-of-image marker: the file is truncated; metadata was read, "
             "but the bottom of the picture may be missing"
         )
-    return exif_block if isinstance(exif_block, bytes) else None
 
 
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
 
 
-def _exif_overrun(block: bytes) -> str | None:
-    """Why the EXIF block's IFDs cannot be what they claim, or None.
+def _exif_overrun(data: bytes) -> str | None:
+    """Why the file's EXIF IFDs cannot be what they claim, or None.
 
     exifread believes the counts it reads: a 1 KB file whose IFD claims 65,535 entries, or
     whose tag claims 60,000 values, makes it walk them all past the end of the data (~0.4 s
     of CPU each, per photo). The standard IFDs (IFD0/1, EXIF, GPS, interoperability) and their
-    values are checked here first, in microseconds. (DJI maker notes are read only in the
-    second, detailed pass, for DJI frames without XMP attitude.)
+    values are checked here first, in microseconds, where exifread itself finds the TIFF
+    header and against the bytes it could read. (DJI maker notes are read only in the second,
+    detailed pass, for DJI frames without XMP attitude.)
     """
-    tiff = block[6:] if block.startswith(b"Exif\x00\x00") else block
+    try:
+        from exifread.core.find_exif import determine_type
+
+        offset, endian, _ = determine_type(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - no EXIF, or an exifread without this helper
+        return None
+    tiff = data[offset:]
     if len(tiff) < 8:
         return None
-    order = "little" if tiff[:1] == b"I" else "big"  # as exifread: anything else is "MM"
+    order = "little" if endian[:1] == b"I" else "big"  # as exifread: anything else is "MM"
 
     def number(pos: int, size: int) -> int:
         return int.from_bytes(tiff[pos : pos + size], order)
@@ -212,7 +211,7 @@ def _exif_overrun(block: bytes) -> str | None:
         count = number(ifd, 2)
         end = ifd + 2 + 12 * count
         if end > len(tiff):
-            return f"an IFD claims {count:,} entries; the block holds {len(tiff):,} bytes"
+            return f"an IFD claims {count:,} entries; the file holds {len(tiff):,} more bytes"
         for entry in range(ifd + 2, end, 12):
             tag, kind, values = number(entry, 2), number(entry + 2, 2), number(entry + 4, 4)
             size = values * _TIFF_TYPE_SIZES.get(kind, 1)

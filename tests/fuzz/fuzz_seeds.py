@@ -282,6 +282,10 @@ def geotags_seeds() -> list[Seed]:
         Seed("xmp-in-png", _encode(photo, "PNG") + _xmp(_xmp_description(dji))[29:]),
         Seed("truncated-jpeg-with-exif", jpeg_exif(gps=(22.5, 113.9))[:400]),
         Seed("jpeg-corrupt-exif", _jpeg_with_app1(b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff")),
+        # Found by the long run: exifread accepts any byte after "Exif\0" and any byte order.
+        Seed(
+            "jpeg-exif-odd-header", _jpeg_with_app1(b"Exif\x00`M\xa2\x00*\x00\x00\x00\x08\xd7\x02")
+        ),
         Seed("heic-with-exif", _encode(photo, "HEIF", exif=_exif(when="2024:05:01 10:00:00"))),
         Seed(
             "webp-with-exif",

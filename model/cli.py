@@ -1,4 +1,9 @@
-"""``plantscout score IMAGE...``: score photos from the command line."""
+"""``plantscout score IMAGE...``: score photos from the command line.
+
+Without ``--model`` the bundle comes from :func:`plantscout.model.lifecycle.resolve.resolve_bundle`
+(the registry's current bundle, else ``$PLANTSCOUT_MODEL``, else the released default), the
+same order every command and the service follow.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from .errors import ImageError, PlantscoutError
     "-m",
     type=click.Path(path_type=Path),
     default=None,
-    help="Bundle directory (default: the released default bundle).",
+    help="Bundle directory (default: the registry's current bundle, else $PLANTSCOUT_MODEL, "
+    "else the released default).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
 @click.option(
@@ -47,10 +53,11 @@ def app(
     lang: str,
 ) -> None:
     """Score each IMAGE and print its verdict. Exit code 1 if any image could not be read."""
+    from .lifecycle.resolve import resolve_bundle
     from .scorer import Scorer
 
     try:
-        scorer = Scorer(model, intra_op_threads=threads, batch_size=batch_size)
+        scorer = Scorer(resolve_bundle(model).path, intra_op_threads=threads, batch_size=batch_size)
     except PlantscoutError as exc:
         raise click.ClickException(exc.message) from exc
 

@@ -26,13 +26,13 @@ class CommandSpec:
 COMMANDS: dict[str, CommandSpec] = {
     "score": CommandSpec("plantscout.model.cli:app", "Score photos with a model bundle."),
     "scan": CommandSpec(
-        "plantscout.model.drone.cli:app", "Scan drone frames or orthomosaics for suspected spots."
+        "plantscout.drone.cli:app", "Scan drone frames or orthomosaics for suspected spots."
     ),
     "gallery": CommandSpec(
-        "plantscout.model.gallery_cli:app", "Manage reference galleries (few-shot labels)."
+        "plantscout.model.gallery.gallery_cli:app", "Manage reference galleries (few-shot labels)."
     ),
     "model": CommandSpec(
-        "plantscout.model.registry_cli:app", "List, promote and roll back model bundles."
+        "plantscout.model.lifecycle.registry_cli:app", "List, promote and roll back model bundles."
     ),
     "datasets": CommandSpec(
         "plantscout.datasets.cli:app", "Build, inspect and import training datasets."

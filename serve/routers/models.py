@@ -10,14 +10,13 @@ object for scoring *and* for the bundle identity they store, so the swap — rep
 request. Requests in flight finish on the old scorer; records name the bundle that scored
 them. The registry folder is ``$PLANTSCOUT_REGISTRY`` or ``<data_dir>/models``; its
 ``CURRENT`` bundle (if any) replaces the start-up model, and a watcher follows
-``plantscout model promote`` run from a shell (every ``$PLANTSCOUT_MODEL_WATCH_S`` seconds,
-default 2; 0 turns it off).
+``plantscout model promote`` run from a shell (every ``model_watch_s`` seconds, setting
+``PLANTSCOUT_MODEL_WATCH_S``, default 2; 0 turns it off).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,11 +26,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
 from pydantic import Field
 
-from plantscout.model import IntakeLimits, PlantscoutError, Scorer
+from plantscout.model import IntakeLimits, PlantscoutError, Scorer, environment
 from plantscout.model.errors import BundleError, ImageError
-from plantscout.model.gallery import Gallery, GalleryError, Negative, Reference, check_label
-from plantscout.model.holder import Loaded, ModelHolder
-from plantscout.model.registry import REGISTRY_ENV, Registry, RegistryError
+from plantscout.model.gallery.gallery import Gallery, GalleryError, Negative, Reference, check_label
+from plantscout.model.lifecycle.holder import Loaded, ModelHolder
+from plantscout.model.lifecycle.registry import Registry, RegistryError
 
 from ..deps import get_services, require_admin
 from ..errors import APIError, Conflict, NotFound, ServiceUnavailable, Unprocessable, photo_error
@@ -41,14 +40,13 @@ from ..scoring import ScoringService, read_uploads
 from ..state import Services
 
 log = logging.getLogger("plantscout.serve.models")
-WATCH_ENV = "PLANTSCOUT_MODEL_WATCH_S"
 HOLDER_KEY = "models"
 
 
 def attach(services: Services) -> ModelHolder:
     """Put a :class:`ModelHolder` between the service and its scorer (at start-up)."""
     settings = services.settings
-    root = os.environ.get(REGISTRY_ENV) or Path(settings.data_dir) / "models"
+    root = environment.REGISTRY.get() or Path(settings.data_dir) / "models"
     limits = IntakeLimits(max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels)
 
     def make_scorer(bundle: Any) -> Scorer:
@@ -71,9 +69,8 @@ def attach(services: Services) -> ModelHolder:
         )
     if holder.peek() is None and services.scoring is not None:
         holder.adopt(services.scoring.scorer)  # still picks up a gallery for this bundle
-    interval = float(os.environ.get(WATCH_ENV, "2"))
-    if interval > 0:
-        holder.watch(interval)
+    if settings.model_watch_s > 0:
+        holder.watch(settings.model_watch_s)
     return holder
 
 

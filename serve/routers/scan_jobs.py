@@ -1,6 +1,6 @@
 """Batch drone scans: ``/v1/scan-jobs`` — submit frames, poll progress, fetch the outputs.
 
-The job logic (queue, resumable scanning, outputs) is ``plantscout.model.drone.jobs``; this
+The job logic (queue, resumable scanning, outputs) is ``plantscout.drone.jobs``; this
 router only wires HTTP to it. A flight can be larger than one request may be, so a job can
 be opened with ``hold=true``, filled with ``POST …/frames`` and started with ``POST …/start``.
 Outputs are the same files ``plantscout scan`` writes: detections CSV / GeoJSON / KML, a
@@ -16,8 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import FileResponse
 
-from plantscout.model.drone.jobs import OUTPUTS, JobNotFound, JobStateError, ScanJobs
-from plantscout.model.drone.scan import ScanOptions
+from plantscout.drone.jobs import OUTPUTS, JobNotFound, JobStateError, ScanJobs
+from plantscout.drone.scan import ScanOptions
 
 from ..deps import get_services, require_inspector
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable

@@ -14,7 +14,7 @@ from PIL import Image
 from serve_images import photo
 
 from plantscout.model import load_bundle
-from plantscout.model.registry import Registry
+from plantscout.model.lifecycle.registry import Registry
 from plantscout.model.testing import build_tiny_bundle
 
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 # instrumented and are reached through the Python code that drives them.
 INSTRUMENT = {
     "intake": ["plantscout.model", "PIL"],
-    "geotags": ["plantscout.model", "plantscout.drone", "exifread", "defusedxml"],
+    "geotags": ["plantscout.drone.geotags", "exifread", "defusedxml"],
     "targets": ["plantscout.serve.services.target_files", "plantscout.serve.geo"],
     "forms": ["plantscout.serve", "python_multipart", "multipart"],
 }
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> None:
         for name in WARM[target]:
             try:
                 importlib.import_module(name)
-            except ImportError:  # e.g. plantscout.drone before the relayout
+            except ImportError:  # an optional module (e.g. python_multipart's old name)
                 pass
         import fuzz_seeds
         import fuzz_targets

@@ -255,6 +255,8 @@ def geotags_seeds() -> list[Seed]:
             jpeg_xmp('tiff:Make="DJI\x01\x02\x1b" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"'),
         ),
         Seed("xmp-malformed", _jpeg_with_app1(_xmp('<rdf:Description drone-dji:GpsLatitude="1"'))),
+        # Found by the long run: the regex fallback for malformed XMP was quadratic.
+        Seed("xmp-malformed-long-name", _jpeg_with_app1(_xmp("<broken " + "a" * 20_000))),
         Seed(
             "xmp-duplicate-xmlns",
             _jpeg_with_app1(_xmp('<rdf:Description xmlns:a="u" xmlns:a="u" a:b="1"/>')),

@@ -30,14 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from plantscout.drone.geotags import Geotags, read_geotags  # the fuzz tests' one import of it
 from plantscout.model.errors import ImageError
 from plantscout.model.intake import IntakeLimits, read_image
 from plantscout.model.preprocess import Preprocessing, preprocess
-
-try:  # the drone part moves to plantscout.drone (relayout); this is the one place to change
-    from plantscout.drone.geotags import Geotags, read_geotags
-except ImportError:
-    from plantscout.model.geotags import Geotags, read_geotags
 
 
 class ContractViolation(AssertionError):

@@ -90,3 +90,15 @@ def test_a_heic_whose_items_miss_their_data_is_a_truncated_image() -> None:
 
     with pytest.raises(TruncatedImage):
         read_image(_seed("intake", "heic-shifted-mdat"))
+
+
+@pytest.mark.timeout(120)  # a hang guard: the fixed parse takes well under a second
+def test_a_malformed_xmp_packet_at_the_size_limit_is_read_in_linear_time() -> None:
+    # Found by the long geotags run: the attribute regex rescanned every long run of name
+    # characters from each of its positions: 40 KB took 32 s, a 4 MB packet (the limit) days.
+    from plantscout.drone.geotags import parse_xmp
+
+    packet = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><broken ' + b"a" * 4_000_000 + b' d:k="v"'
+    warnings: list[str] = []
+    assert parse_xmp(packet, warnings) == {}  # "d" is not a declared prefix
+    assert any("malformed" in w for w in warnings)

@@ -200,8 +200,14 @@ class FormsApp:
         )
         self.client = TestClient(create_app(settings), raise_server_exceptions=False)
         self.client.__enter__()
-        # A 5xx is the finding, reported by the contract; its logged traceback is noise here.
-        logging.getLogger("plantscout").setLevel(logging.CRITICAL)
+        # A 5xx is the finding: the contract names the server's exception (kept from the log
+        # record), and the traceback is not printed for every input.
+        self.server_errors: list[str] = []
+        handler = _KeepErrors(self.server_errors)
+        for name in ("plantscout", "plantscout.serve"):
+            logger = logging.getLogger(name)
+            logger.handlers = [handler]
+            logger.propagate = False
         db = self.client.app.state.services.db
         with db.write() as session:
             admin = mint_key(session, role=Role.ADMIN, name="fuzz-admin", unit=None).key
@@ -234,6 +240,7 @@ class FormsApp:
         route = ROUTES[data[0] % len(ROUTES)] if data else ROUTES[0]
         key = self.keys["admin" if route.startswith("/v1/targets") else "inspector"]
         before = self.counts()
+        self.server_errors.clear()
         response = self.client.post(
             route,
             content=data[1:],
@@ -243,7 +250,9 @@ class FormsApp:
             },
         )
         status = response.status_code
-        check(status < 500, f"{route} answered {status}: {response.text[:300]}")
+        if status >= 500:
+            cause = self.server_errors[-1] if self.server_errors else response.text[:200]
+            raise ContractViolation(f"{route} answered {status}: {cause}")
         if status >= 400:
             try:
                 error = response.json()["error"]
@@ -252,6 +261,22 @@ class FormsApp:
             check(bool(error.get("code")) and bool(error.get("message")), f"bad error {error!r}")
             check(self.counts() == before, f"{route} answered {status} but changed the database")
         return str(status)
+
+
+class _KeepErrors(logging.Handler):
+    """Keeps ``ExceptionType: message`` of each logged server error (the 5xx's cause)."""
+
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.ERROR)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            first = (str(exc).splitlines() or [""])[0]
+            self.into.append(f"{type(exc).__name__}: {first[:200]}")
+        else:
+            self.into.append(record.getMessage()[:200])
 
 
 _forms_app: FormsApp | None = None

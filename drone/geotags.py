@@ -205,8 +205,8 @@ def _exif_overrun(data: bytes) -> str | None:
     pending, seen = [number(4, 4)], set()
     while pending and len(seen) < 16:
         ifd = pending.pop()
-        if ifd in seen or not 8 <= ifd <= len(tiff) - 2:
-            continue  # a bad link is skipped by exifread too: not a reason to refuse
+        if ifd in seen or ifd > len(tiff) - 2:
+            continue  # a link past the end is skipped by exifread too: not a reason to refuse
         seen.add(ifd)
         count = number(ifd, 2)
         end = ifd + 2 + 12 * count
@@ -219,7 +219,8 @@ def _exif_overrun(data: bytes) -> str | None:
                 return f"tag 0x{tag:04X} claims {values:,} values past the end of the block"
             if tag in (0x8769, 0x8825, 0xA005):  # EXIF, GPS, interop links
                 pending.append(number(entry + 8, 4))
-        pending.append(number(end, 4))  # the next IFD (0 or past the end: skipped)
+        if number(end, 4):  # the next IFD; 0 ends the chain (sub-IFD links at 0 are walked)
+            pending.append(number(end, 4))
     return None
 
 

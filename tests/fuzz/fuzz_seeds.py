@@ -288,6 +288,14 @@ def geotags_seeds() -> list[Seed]:
         Seed(
             "jpeg-exif-odd-header", _jpeg_with_app1(b"Exif\x00`M\xa2\x00*\x00\x00\x00\x08\xd7\x02")
         ),
+        # Found by the long run: a GPS link to offset 0 makes exifread read the TIFF header as
+        # an IFD (0xFFD9 = 65,497 entries).
+        Seed(
+            "jpeg-exif-gps-ifd-at-0",
+            _jpeg_with_app1(
+                b"Exif\x00\x00\xff\xd9\x00*\x00\x00\x00\x08\x00\x01\x88%\x00\x04" + bytes(12)
+            ),
+        ),
         Seed("heic-with-exif", _encode(photo, "HEIF", exif=_exif(when="2024:05:01 10:00:00"))),
         Seed(
             "webp-with-exif",

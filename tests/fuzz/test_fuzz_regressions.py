@@ -53,7 +53,12 @@ def test_deeply_nested_xmp_is_read_without_recursing_to_the_limit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "claim"), [("jpeg-corrupt-exif", "65,535 entries"), ("jpeg-exif-odd-header", "55,042")]
+    ("name", "claim"),
+    [
+        ("jpeg-corrupt-exif", "65,535 entries"),
+        ("jpeg-exif-odd-header", "55,042"),
+        ("jpeg-exif-gps-ifd-at-0", "65,497"),
+    ],
 )
 def test_an_ifd_that_claims_entries_past_the_end_is_refused_before_exifread(name, claim) -> None:
     # exifread walked every phantom entry (~0.4 s of CPU for a 1 KB file).

@@ -522,7 +522,9 @@ def _dedupe_xmlns(packet: bytes) -> bytes:
 
 
 def _regex_properties(packet: bytes) -> dict[tuple[str, str], str]:
-    text = packet.decode("utf-8", "replace")
+    # NUL cannot occur in XML, so a parser never returns it; here it could reach a stored
+    # record (PostgreSQL text and JSONB refuse U+0000).
+    text = packet.decode("utf-8", "replace").replace("\x00", "")
     namespaces = {m.group(1): m.group(2) for m in _XMLNS.finditer(text)}
     properties: dict[tuple[str, str], str] = {}
     for prefix, name, value in _ATTRIBUTE.findall(text):

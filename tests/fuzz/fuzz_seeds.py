@@ -255,6 +255,13 @@ def geotags_seeds() -> list[Seed]:
             jpeg_xmp('tiff:Make="DJI\x01\x02\x1b" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"'),
         ),
         Seed("xmp-malformed", _jpeg_with_app1(_xmp('<rdf:Description drone-dji:GpsLatitude="1"'))),
+        # Found by the long run: malformed XMP read by the regex fallback kept NUL characters.
+        Seed(
+            "xmp-malformed-nul",
+            _jpeg_with_app1(
+                _xmp('<broken tiff:Make="DJI\x00\x01" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"')
+            ),
+        ),
         # Found by the long run: the regex fallback for malformed XMP was quadratic.
         Seed("xmp-malformed-long-name", _jpeg_with_app1(_xmp("<broken " + "a" * 20_000))),
         Seed(

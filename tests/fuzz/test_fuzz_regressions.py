@@ -107,3 +107,10 @@ def test_a_malformed_xmp_packet_at_the_size_limit_is_read_in_linear_time() -> No
     warnings: list[str] = []
     assert parse_xmp(packet, warnings) == {}  # "d" is not a declared prefix
     assert any("malformed" in w for w in warnings)
+
+
+def test_malformed_xmp_read_without_a_parser_yields_no_nul_characters() -> None:
+    # Found by the long geotags run: camera_make came back as "DJI\x00\x01" (a 500 on
+    # PostgreSQL when the photo's metadata is stored).
+    tags = read_geotags(_seed("geotags", "xmp-malformed-nul"))
+    assert tags.camera_make == "DJI\x01"

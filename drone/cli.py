@@ -15,20 +15,14 @@ from pathlib import Path
 import click
 
 from plantscout.model import environment
+from plantscout.model.cli import model_option
 from plantscout.model.errors import PlantscoutError
 
 
 @click.command(name="scan")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option(
-    "--model",
-    "-m",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Bundle directory (default: the registry's current bundle, else $PLANTSCOUT_MODEL, "
-    "else the released default).",
-)
+@model_option
 @click.option(
     "--workers",
     "-j",

@@ -5,6 +5,11 @@ the same code as ``plantscout scan`` and keeps the same outputs. Everything a jo
 its folder (``input/`` frames, ``out/`` results, ``job.json`` status, written atomically), so
 a restarted server picks unfinished jobs up again, and frames already scanned are skipped
 (results are stored per frame as the scan goes). The service only wires HTTP to this class.
+
+The bundle is asked for when each job starts (``bundle`` may be a function), so a service that
+swaps its model hands the new one to the next job, while every frame of one job is scored by
+one bundle. :meth:`ScanJobs.stop` parks a running job after its current frame (queued again,
+frames done kept), so a server shutting down loses no work and rescans nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +35,9 @@ OUTPUTS = ("detections.csv", "detections.geojson", "detections.kml", "summary.js
 STATES = ("open", "queued", "running", "done", "failed", "cancelled")  # open: taking frames
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+BundlePath = str | os.PathLike[str] | None  # None: plantscout.model.load_bundle's default
+BundleSource = BundlePath | Callable[[], BundlePath]
 
 
 @dataclass
@@ -80,7 +88,7 @@ class ScanJobs:
     def __init__(
         self,
         root: Path,
-        bundle: str | os.PathLike[str] | None,
+        bundle: BundleSource,
         *,
         workers: int = 1,
         threads: int | None = None,
@@ -94,6 +102,7 @@ class ScanJobs:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._cancel: set[str] = set()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         for status in self.list():  # a restart: unfinished jobs go back on the queue
             if status.state in ("queued", "running"):
@@ -203,9 +212,14 @@ class ScanJobs:
         return statuses
 
     def output(self, job_id: str, name: str) -> Path:
-        """Path of a finished output (``OUTPUTS``), an overlay PNG, or raise JobNotFound."""
+        """Path of a finished job's output (``OUTPUTS``), an overlay PNG, or raise JobNotFound.
+
+        A parked job has partial flight outputs on disk; they are not its outputs yet.
+        """
         out = self._folder(job_id) / "out"
         if name in OUTPUTS:
+            if not self.status(job_id).finished:
+                raise JobNotFound(f"{job_id}/{name}")
             path = out / name
         elif name.startswith("overlays/") and _SAFE_NAME.sub("", name[9:]) == name[9:]:
             path = out / "overlays" / name[9:]
@@ -240,12 +254,23 @@ class ScanJobs:
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._loop, name="scan-jobs", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._queue.put(None)
-        if self._thread is not None:
+    @property
+    def stopping(self) -> bool:
+        """True from :meth:`stop` on: the running job parks after its current frame."""
+        return self._stopping.is_set()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop the queue: the running job ends after its current frame and is parked.
+
+        Parked and queued jobs stay ``queued`` on disk, so the next start resumes them.
+        """
+        self._stopping.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
             self._thread.join(timeout)
 
     def wait(self, job_id: str, timeout: float = 300.0) -> JobStatus:
@@ -262,7 +287,7 @@ class ScanJobs:
     def _loop(self) -> None:
         while True:
             job_id = self._queue.get()
-            if job_id is None:
+            if job_id is None or self._stopping.is_set():
                 return
             try:
                 self._run(job_id)
@@ -301,17 +326,24 @@ class ScanJobs:
             with self._lock:
                 return job_id in self._cancel
 
+        def stop_now() -> bool:
+            return cancelled() or self._stopping.is_set()
+
         options = ScanOptions(**status.options)
         scan_flight(
             frames,
             folder / "out",
-            bundle=self.bundle,
+            bundle=self.bundle() if callable(self.bundle) else self.bundle,
             options=options,
             workers=self.workers,
             threads=self.threads,
             progress=progress,
-            cancelled=cancelled,
+            cancelled=stop_now,
         )
+        if self._stopping.is_set() and not cancelled():
+            status.state, status.eta_s = "queued", None  # parked: the next start resumes it
+            self._write(status)
+            return
         summary_path = folder / "out" / "summary.json"
         status.summary = json.loads(summary_path.read_text("utf-8"))
         status.finished_at = _now()

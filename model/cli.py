@@ -15,10 +15,8 @@ import click
 
 from .errors import ImageError, PlantscoutError
 
-
-@click.command(name="score")
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
+# The --model option of every command that scores: one spelling of the order it falls back on.
+model_option = click.option(
     "--model",
     "-m",
     type=click.Path(path_type=Path),
@@ -26,6 +24,11 @@ from .errors import ImageError, PlantscoutError
     help="Bundle directory (default: the registry's current bundle, else $PLANTSCOUT_MODEL, "
     "else the released default).",
 )
+
+
+@click.command(name="score")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@model_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
 @click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads."

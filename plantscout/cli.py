@@ -29,10 +29,10 @@ COMMANDS: dict[str, CommandSpec] = {
         "plantscout.drone.cli:app", "Scan drone frames or orthomosaics for suspected spots."
     ),
     "gallery": CommandSpec(
-        "plantscout.model.gallery.gallery_cli:app", "Manage reference galleries (few-shot labels)."
+        "plantscout.model.gallery_cli:app", "Manage reference galleries (few-shot labels)."
     ),
     "model": CommandSpec(
-        "plantscout.model.lifecycle.registry_cli:app", "List, promote and roll back model bundles."
+        "plantscout.model.registry_cli:app", "List, promote and roll back model bundles."
     ),
     "datasets": CommandSpec(
         "plantscout.datasets.cli:app", "Build, inspect and import training datasets."

@@ -1,7 +1,8 @@
-"""plantscout.model.lifecycle — which bundle is served, and swapping it without a restart.
+"""plantscout.model.lifecycle — which bundle is used, and swapping it without a restart.
 
-:mod:`.registry` keeps added bundles and the current / previous pointers on disk,
+:mod:`.resolve` is the one answer to "which bundle?" for every command and the service,
+:mod:`.registry` keeps added bundles and the current / previous pointers on disk, and
 :mod:`.holder` owns the loaded bundle (and its gallery) in a running process and swaps it
-atomically, and :mod:`.registry_cli` is ``plantscout model``. Nothing here is imported by the
-scoring core itself.
+atomically. Its command, ``plantscout model``, is ``plantscout.model.registry_cli``. Nothing
+here is imported by the scoring core itself.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,65 @@ def test_cancel_a_queued_job(tmp_path: Path, tiny_bundle: Path, make_drone_jpeg)
     jobs.start()
     jobs.stop()
     assert jobs.status(status.id).state == "cancelled"
+
+
+def _until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_stop_parks_the_running_job_and_the_next_start_resumes_it(
+    tmp_path: Path, tiny_bundle: Path, make_drone_jpeg, monkeypatch
+) -> None:
+    """A shutdown mid-job: the job stops after its current frame, stays queued with its frames
+    kept, shows no half-made outputs, and the next start scans only the frames left."""
+    from plantscout.drone import runner
+
+    jobs = ScanJobs(tmp_path / "jobs", tiny_bundle)
+    scan_one = runner.process_frame
+    calls: list[str] = []
+
+    def second_frame_waits_for_stop(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        calls.append(path.name)
+        if len(calls) == 2:  # the shutdown arrives while frame 2 is being scanned
+            _until(lambda: jobs.stopping)
+        return scan_one(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "process_frame", second_frame_waits_for_stop)
+    status = jobs.submit(_frames(make_drone_jpeg, 4))
+    _until(lambda: len(calls) == 2)
+    jobs.stop()
+    parked = jobs.status(status.id)
+    assert (parked.state, parked.frames_done, len(calls)) == ("queued", 2, 2)
+    with pytest.raises(JobNotFound):
+        jobs.output(status.id, "summary.json")  # not finished: no outputs yet
+
+    monkeypatch.setattr(runner, "process_frame", scan_one)
+    again = ScanJobs(tmp_path / "jobs", tiny_bundle)
+    try:
+        done = again.wait(status.id)
+        assert (done.state, done.frames_done, done.frames_resumed) == ("done", 4, 2)
+        assert json.loads(again.output(status.id, "summary.json").read_text())["frames"] == 4
+    finally:
+        again.stop()
+
+
+def test_the_bundle_is_asked_for_when_each_job_starts(
+    tmp_path: Path, tiny_bundle: Path, make_drone_jpeg
+) -> None:
+    """A service passes a function: a model swapped between two jobs reaches the second."""
+    from plantscout.model.testing import build_tiny_bundle
+
+    other = build_tiny_bundle(tmp_path / "other", name="other", version="2.0.0", input_size=48)
+    current = [tiny_bundle]
+    jobs = ScanJobs(tmp_path / "jobs", lambda: current[0])
+    try:
+        first = jobs.wait(jobs.submit(_frames(make_drone_jpeg, 1)).id)
+        current[0] = other
+        second = jobs.wait(jobs.submit(_frames(make_drone_jpeg, 1)).id)
+    finally:
+        jobs.stop()
+    assert [m["name"] for m in first.summary["models"]] == ["tiny-test"]
+    assert [m["name"] for m in second.summary["models"]] == ["other"]

@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 from plantscout.model.gallery.gallery import Gallery
-from plantscout.model.gallery.gallery_cli import app
+from plantscout.model.gallery_cli import app
 from plantscout.model.testing import build_tiny_bundle
 
 PURPLES = {

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from plantscout.model import load_bundle
 from plantscout.model.lifecycle.registry import Registry, RegistryError
-from plantscout.model.lifecycle.registry_cli import app
+from plantscout.model.registry_cli import app
 
 
 def _keys(registry: Registry) -> list[str]:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import PlantscoutError
+from .cli import model_option
+from .errors import PlantscoutError
 
 _REGISTRY = click.option(
     "--registry",
@@ -31,7 +32,7 @@ _REGISTRY = click.option(
 
 
 def _registry(root: Path | None):
-    from .registry import Registry
+    from .lifecycle.registry import Registry
 
     return Registry(root)
 
@@ -148,9 +149,7 @@ def show(version: str | None, root: Path | None) -> None:
 
 
 @app.command()
-@click.option(
-    "--model", "-m", type=click.Path(path_type=Path), default=None, help="An explicit bundle."
-)
+@model_option
 @_REGISTRY
 @click.option("--json", "as_json", is_flag=True, help="Print path, source and identity as JSON.")
 def which(model: Path | None, root: Path | None, as_json: bool) -> None:
@@ -159,8 +158,8 @@ def which(model: Path | None, root: Path | None, as_json: bool) -> None:
     The order: --model, else the registry's current bundle, else $PLANTSCOUT_MODEL, else the
     released default.
     """
-    from ..bundle import load_bundle
-    from .resolve import resolve_bundle
+    from .bundle import load_bundle
+    from .lifecycle.resolve import resolve_bundle
 
     try:
         choice = resolve_bundle(model, registry=_registry(root))
@@ -180,7 +179,7 @@ def which(model: Path | None, root: Path | None, as_json: bool) -> None:
 @_REGISTRY
 def attach_gallery(gallery_file: Path, root: Path | None) -> None:
     """Use GALLERY_FILE with the bundle it was built on (a running service reloads it)."""
-    from ..gallery.gallery import Gallery
+    from .gallery.gallery import Gallery
 
     registry = _registry(root)
     try:

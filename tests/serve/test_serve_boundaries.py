@@ -120,8 +120,10 @@ def test_a_photo_capture_time_that_cannot_be_stored_is_ignored_and_flagged(
             select(InspectionPhoto.geotags).where(InspectionPhoto.inspection_id == body["id"])
         )
     assert tags["captured_at"] is None
-    assert tags["captured_at_rejected"][:4] in ("0001", "9999")
-    assert any("capture time" in w and "ignored" in w for w in tags["warnings"])
+    # The reader (drone/geotags.py) drops a clock outside 1900-2199 and says so; the service
+    # keeps its own guard (captured_at_rejected) for any time that still cannot be stored.
+    said = [w for w in tags["warnings"] if "ignored" in w and ("0001-" in w or "9999-" in w)]
+    assert said or tags.get("captured_at_rejected", "")[:4] in ("0001", "9999"), tags
     after = counts(service)
     assert after[0] == before[0] + 1 and after[3] == before[3] + 1  # record and photo kept
 

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
         "internal: plantscout inspection records; not for redistribution",
         description="Licence written into the training-data export.",
     )
+    plan_h3_resolution: int = Field(
+        9, ge=6, le=11, description="Patrol-planning grid: H3 resolution (9 ≈ 0.1 km² cells)."
+    )
+    plan_track_max_accuracy_m: float = Field(
+        50.0, gt=0, description="Track points less accurate than this credit no cell or site."
+    )
+    plan_site_radius_m: float = Field(
+        30.0, gt=0, description="An inspection or track point this close to a site covers it."
+    )
     migrate_on_start: bool = True
     graceful_shutdown_s: int = Field(30, ge=0)
     log_level: str = "INFO"

@@ -17,4 +17,5 @@ ROUTERS: tuple[str, ...] = (
     "admin",
     "scan_jobs",
     "models",  # model registry, promote/rollback/reload, reference galleries (issue 7)
+    "planning",  # units, registries, history, priorities, plans, tracks, coverage (issue 14)
 )

@@ -4,7 +4,7 @@
 // is too slow. API calls other than the taxonomy are never cached or intercepted: the page's
 // IndexedDB queue owns offline filing.
 
-const CACHE = "plantscout-shell-v1";
+const CACHE = "plantscout-shell-v2";
 const SLOW_MS = 4000;
 const SHELL = [
   "./",
@@ -16,9 +16,11 @@ const SHELL = [
   "js/capture.js",
   "js/common.js",
   "js/i18n.js",
+  "js/layers.js",
   "js/queue.js",
   "js/review.js",
   "js/store.js",
+  "js/track.js",
   "js/verdict.js",
   "icons/icon.svg",
   "icons/icon-192.png",

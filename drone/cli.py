@@ -140,6 +140,14 @@ from plantscout.model.errors import PlantscoutError
     show_default=True,
     help="Site type of posted records (farmland, remote_plot, …).",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    default=None,
+    metavar="auto|ADDRESS",
+    help="Spread the frames over a Ray cluster: 'auto' (the cluster this machine joined "
+    "with `ray start`) or its address (needs the [cluster] extra).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def app(
     paths: tuple[Path, ...],
@@ -163,6 +171,7 @@ def app(
     api_key: str | None,
     post_review: bool,
     site_type: str,
+    ray_address: str | None,
     quiet: bool,
 ) -> None:
     """Scan drone frames (files or folders; JPEG, PNG, GeoTIFF orthomosaics) into OUT.
@@ -215,15 +224,21 @@ def app(
             )
             bar.update(1)
 
-    results, outputs = scan_flight(
-        frames,
-        out,
-        bundle=bundle.path,
-        options=options,
-        workers=workers,
-        threads=threads,
-        progress=progress,
-    )
+    from plantscout.drone.cluster import ClusterUnavailable
+
+    try:
+        results, outputs = scan_flight(
+            frames,
+            out,
+            bundle=bundle.path,
+            options=options,
+            workers=workers,
+            threads=threads,
+            progress=progress,
+            ray_address=ray_address,
+        )
+    except ClusterUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
     if bar is not None:
         bar.close()
     click.echo((out / "summary.txt").read_text("utf-8"), nl=False)

@@ -200,6 +200,7 @@ def scan_flight(
     started = time.perf_counter()
     cores = os.cpu_count() or 1
     workers = max(1, min(workers, len(frames) or 1))
+    requested_threads = threads
     threads = threads or max(1, cores // workers)
     by_path: dict[str, FrameResult] = {}
     resumed = 0
@@ -223,7 +224,7 @@ def scan_flight(
             address=ray_address,
             bundle=bundle_arg,
             options=options,
-            threads=threads if threads else 1,
+            threads=requested_threads or 1,  # one task per CPU of the cluster by default
             record=record,
             cancelled=cancelled,
         )

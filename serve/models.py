@@ -231,6 +231,8 @@ class AuditEvent(Base):
 
 # Patrol planning tables (issue 14) live in their own module; importing it here registers
 # them on Base.metadata for Alembic and for everything that imports ``models``.
+# The shared work queue (issue 16): background jobs claimed by any process on PostgreSQL.
+from . import models_work  # noqa: E402, F401
 from .models_planning import (  # noqa: E402, F401
     HistoryPoint,
     Household,

@@ -30,6 +30,7 @@ from plantscout.drone.regions import (
     Region,
     find_regions,
 )
+from plantscout.drone.resolution import card_resolutions, fine_gsd, scan_limit
 from plantscout.drone.tiling import TileBox, TilePlan, plan_tiles
 from plantscout.model.errors import ImageError
 from plantscout.model.preprocess import Preprocessing, resize_and_crop
@@ -58,14 +59,36 @@ class ScanOptions:
     max_upsample: float = 2.0  # frames coarser than model GSD × this are not scanned
     skip_thermal: bool = True
     batch_size: int = 16
+    # Coarse-to-fine (issue 16): "full" scores every tile at the fine resolution; "cascade"
+    # scores the frame at a coarse resolution first and only the tiles under coarse tiles
+    # scoring >= the threshold at the fine one (drone/resolution.py, the card's tiles.cascade).
+    mode: str = "full"
+    coarse_gsd_m: float | None = None  # the cascade's coarse resolution (default: the card's)
+    cascade_threshold: float | None = None  # default: the card's, for that coarse resolution
+
+    def __post_init__(self) -> None:
+        if self.mode not in SCAN_MODES:
+            raise ValueError(f"mode must be one of {SCAN_MODES}, not {self.mode!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def fingerprint(self) -> str:
-        """What changes results: resuming reuses a stored frame only if this matches."""
-        data = {k: v for k, v in self.as_dict().items() if k != "batch_size"}
+        """What changes results: resuming reuses a stored frame only if this matches.
+
+        Options added later count only when set away from their defaults, so results stored
+        before they existed stay reusable.
+        """
+        data = {
+            k: v
+            for k, v in self.as_dict().items()
+            if k != "batch_size" and not (k in _LATER_OPTIONS and v == _LATER_OPTIONS[k])
+        }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+SCAN_MODES = ("full", "cascade")
+_LATER_OPTIONS: dict[str, Any] = {"mode": "full", "coarse_gsd_m": None, "cascade_threshold": None}
 
 
 @dataclass
@@ -148,22 +171,22 @@ def file_sha256(source: str | os.PathLike[str] | bytes) -> str:
     return digest.hexdigest()
 
 
-def model_gsd(scorer: Scorer, options: ScanOptions) -> float | None:
-    """The ground size of one model-input pixel: the user's, else the bundle card's.
+def model_gsd(
+    scorer: Scorer, options: ScanOptions, frame_gsd_m: float | None = None
+) -> float | None:
+    """The ground size of one model-input pixel for a frame at ``frame_gsd_m``.
 
-    Training writes ``tiles.gsd_m`` (the resolution drone tiles were cut at); ``drone.gsd_m``
-    is accepted too. A card listing several tile resolutions gives the finest.
+    The user's (``--model-gsd``), else the card's (``tiles.gsd_m``, written by training;
+    ``drone.gsd_m`` is accepted too): with several resolutions, the finest not finer than
+    the frame (:func:`plantscout.drone.resolution.fine_gsd`).
     """
-    if options.model_gsd_m:
-        return options.model_gsd_m
-    for key in ("tiles", "drone"):
-        section = scorer.card.extra.get(key)
-        value = section.get("gsd_m") if isinstance(section, dict) else None
-        if isinstance(value, list):
-            value = min((v for v in value if isinstance(v, int | float) and v > 0), default=None)
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
-    return None
+    return fine_gsd(frame_gsd_m, card_resolutions(scorer.card.extra), options.model_gsd_m)
+
+
+def scan_limit_m(scorer: Scorer, options: ScanOptions) -> float | None:
+    """The coarsest frame resolution this bundle scans (finer than the card's limit)."""
+    res = card_resolutions(scorer.card.extra)
+    return scan_limit(res, options.model_gsd_m, options.max_upsample)
 
 
 def scan_frame(
@@ -223,20 +246,26 @@ def _scan_into(
     result.geo = geo
     result.geometry = geo.as_dict()
     spec = scorer.card.preprocessing
+    frame_gsd = options.gsd_m or geo.gsd_m
     plan = plan_tiles(
         reader.width,
         reader.height,
         spec.input_size,
-        frame_gsd_m=options.gsd_m or geo.gsd_m,
-        model_gsd_m=model_gsd(scorer, options),
+        frame_gsd_m=frame_gsd,
+        model_gsd_m=model_gsd(scorer, options, frame_gsd),
         fallback_tile_px=options.tile_px,
         overlap=options.overlap,
         max_tiles=options.max_tiles,
     )
     result.plan = plan.as_dict()
     result.notes.extend(plan.notes)
-    if too_coarse(plan, options, result):
+    if too_coarse(plan, options, result, scan_limit_m(scorer, options)):
         return
+    if options.mode == "cascade":
+        from plantscout.drone.cascade import cascade_pass
+
+        if cascade_pass(result, reader, plan, scorer, options, lambda r: place_region(r, geo)):
+            return
     heatmaps = empty_heatmaps(scorer, plan)
     info = reader.start(plan)
     scored = score_tiles_into(reader.tiles(plan, info), scorer, heatmaps, options.batch_size)
@@ -245,22 +274,26 @@ def _scan_into(
     finalize(result, heatmaps, plan, scored, lambda region: place_region(region, geo))
 
 
-def too_coarse(plan: TilePlan, options: ScanOptions, result: FrameResult) -> bool:
-    """A frame far coarser than the model's resolution is refused, not guessed at.
+def too_coarse(
+    plan: TilePlan, options: ScanOptions, result: FrameResult, limit_m: float | None = None
+) -> bool:
+    """A frame far coarser than the model's resolutions is refused, not guessed at.
 
-    At 13 cm/px a cannabis plant is a handful of pixels; a model trained at 1 cm/px has never
-    seen that and its answer would mean nothing. The frame becomes ``unusable`` and the note
-    says how low to fly (or pass ``--tile-px`` without a GSD to force a scan).
+    At 13 cm/px a cannabis plant is a handful of pixels; a model trained at 1–5 cm/px has
+    never seen that and its answer would mean nothing. The frame becomes ``unusable`` and the
+    note says how low to fly (or pass ``--tile-px`` without a GSD to force a scan). The limit
+    is the card's ``tiles.max_gsd_m``, else the model's resolution × ``max_upsample``.
     """
     if plan.basis != "gsd" or plan.frame_gsd_m is None or plan.model_gsd_m is None:
         return False
-    factor = plan.frame_gsd_m / plan.model_gsd_m
-    if factor <= options.max_upsample:
+    limit = limit_m if limit_m is not None else plan.model_gsd_m * options.max_upsample
+    if plan.frame_gsd_m <= limit * (1 + 1e-9):
         return False
     result.verdict = "unusable"
     result.notes.append(
-        f"frame resolution {plan.frame_gsd_m * 100:.1f} cm/px is {factor:.1f}× coarser than the "
-        f"model's {plan.model_gsd_m * 100:.1f} cm/px (limit ×{options.max_upsample:g}): not "
+        f"frame resolution {plan.frame_gsd_m * 100:.1f} cm/px is coarser than the "
+        f"{limit * 100:.1f} cm/px this model scans at most (its tile resolution "
+        f"{plan.model_gsd_m * 100:.1f} cm/px; limit ×{limit / plan.model_gsd_m:.2g}): not "
         "scanned; fly lower or use a model trained at this resolution"
     )
     return True

@@ -81,6 +81,7 @@ def submit(
     focal_length_mm: Annotated[float | None, Form(gt=0)] = None,
     assume_nadir: Annotated[bool, Form()] = True,
     include_thermal: Annotated[bool, Form()] = False,
+    mode: Annotated[str, Form(pattern="^(full|cascade)$")] = "full",
     principal: Principal = Depends(require_inspector),
     services: Services = Depends(get_services),
     jobs: ScanJobs = Depends(scan_jobs),
@@ -97,6 +98,7 @@ def submit(
         focal_length_mm=focal_length_mm,
         assume_nadir=assume_nadir,
         skip_thermal=not include_thermal,
+        mode=mode,
     )
     try:
         status = jobs.submit(

@@ -126,3 +126,70 @@ def fine_cells(fine: TilePlan, coarse: TilePlan, hot: np.ndarray) -> set[tuple[i
     overlap = (fx0 < cx1) & (cx0 < fx1) & (fy0 < cy1) & (cy0 < fy1)
     keep = overlap.any(axis=1)
     return {(b.row, b.col) for b, k in zip(boxes, keep, strict=True) if k}
+
+
+def coarse_values(
+    source: str | bytes,
+    scorer: Scorer,
+    *,
+    frame_gsd_m: float,
+    coarse_gsd_m: float,
+    overlap: float = 0.25,
+) -> tuple[TilePlan, np.ndarray]:
+    """A coarse pass alone: its plan and, per coarse tile, the highest controlled score."""
+    reader = FrameReader(source, limits=scorer.limits)
+    plan = plan_tiles(
+        reader.width,
+        reader.height,
+        scorer.card.preprocessing.input_size,
+        frame_gsd_m=frame_gsd_m,
+        model_gsd_m=coarse_gsd_m,
+        overlap=overlap,
+    )
+    maps = empty_heatmaps(scorer, plan)
+    info = reader.start(plan)
+    score_tiles_into(reader.tiles(plan, info), scorer, maps, 16)
+    values = np.stack([np.nan_to_num(m.values, nan=1.0) for m in maps.values()]).max(axis=0)
+    return plan, values
+
+
+def alert_cover(result: FrameResult, coarse: TilePlan, values: np.ndarray) -> list[float]:
+    """For each alert-level fine tile of a *full* scan, the highest coarse score over it:
+    a cascade threshold at or below every one of these finds every alert tile again."""
+    fine = TilePlan(**{k: v for k, v in _plan_fields(result.plan).items()})
+    boxes = {(b.row, b.col): b for b in fine.boxes()}
+    cover: list[float] = []
+    for heatmap in result.heatmaps:
+        for row, col in zip(*np.nonzero(heatmap.levels >= 2), strict=True):
+            box = boxes[(int(row), int(col))]
+            best = 0.0
+            for r, y in enumerate(coarse.ys):
+                for c, x in enumerate(coarse.xs):
+                    if (
+                        box.x0 < x + coarse.tile_px
+                        and x < box.x1
+                        and box.y0 < y + coarse.tile_px
+                        and y < box.y1
+                    ):
+                        best = max(best, float(values[r, c]))
+            cover.append(best)
+    return cover
+
+
+def _plan_fields(plan: dict) -> dict:
+    """A TilePlan back from a result's stored plan (positions rebuilt from sizes)."""
+    from plantscout.drone.tiling import positions
+
+    tile, stride = int(plan["tile_px"]), int(plan["stride_px"])
+    return {
+        "width": int(plan["width"]),
+        "height": int(plan["height"]),
+        "tile_px": tile,
+        "stride_px": stride,
+        "xs": positions(int(plan["width"]), tile, stride),
+        "ys": positions(int(plan["height"]), tile, stride),
+        "input_size": int(plan["input_size"]),
+        "basis": plan["basis"],
+        "frame_gsd_m": plan.get("frame_gsd_m"),
+        "model_gsd_m": plan.get("model_gsd_m"),
+    }

@@ -1,8 +1,8 @@
 """The shared work queue (issue 16): scan jobs (and other background work) claimed by any
 service or ``plantscout worker`` process with FOR UPDATE SKIP LOCKED, under a lease.
 
-Revision ID: 0003_drone_work_queue
-Revises: 0002
+Revision ID: 0005
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0003_drone_work_queue"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -159,14 +159,16 @@ def scan_on_ray(
                 try:
                     data, overlay = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # our code raised: not a lost worker
-                    record(_failed(path, f"{exc.__class__.__name__}: {exc}"), False)
+                    label = layout.label(Path(path))
+                    record(_failed(label, f"{exc.__class__.__name__}: {exc}"), False)
                     continue
                 except ray.exceptions.RayError as exc:  # the worker or its node is gone
                     lost[path] += 1
                     if lost[path] <= retries:
                         pending.appendleft(path)
                     else:
-                        record(lost_frame(path, lost[path], exc.__class__.__name__), False)
+                        why = exc.__class__.__name__
+                        record(lost_frame(path, lost[path], why, layout.label(Path(path))), False)
                     continue
                 result = FrameResult.from_dict(data)
                 store_result(layout, result, overlay)
@@ -188,15 +190,16 @@ def _submit(
     record: Record,
 ) -> Any:
     """A stored result is recorded at once; otherwise the frame goes to the cluster."""
+    label = layout.label(Path(path))
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         record(
             FrameResult(
-                file=path,
+                file=label,
                 sha256="",
                 verdict="error",
-                error={"code": "unreadable", "message": str(exc)},
+                error={"code": "unreadable", "message": layout.plain(str(exc), Path(path))},
             ),
             False,
         )
@@ -204,10 +207,10 @@ def _submit(
     sha = hashlib.sha256(data).hexdigest()
     stored = stored_result(layout, sha, options, loaded.identity()["sha256"])
     if stored is not None:
-        stored.file = path
+        stored.file = label
         record(stored, True)
         return None
-    return task.remote(path, data, sha, files, options, threads)
+    return task.remote(label, data, sha, files, options, threads)
 
 
 def _failed(path: str, message: str) -> FrameResult:

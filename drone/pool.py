@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from plantscout.drone.scan import FrameResult, ScanOptions, file_sha256
@@ -31,17 +32,14 @@ class WorkerStartError(RuntimeError):
     """A worker process could not load the bundle (or died before it was ready)."""
 
 
-def _serve(conn: Connection, bundle: str | None, threads: int, options: ScanOptions, out: str):
+def _serve(conn: Connection, bundle: str | None, threads: int, options: ScanOptions, layout: Any):
     """Worker process: load the scorer once, then scan frame after frame until told to stop."""
-    from pathlib import Path
-
     from plantscout.drone import runner
 
     try:
         from plantscout.model.scorer import Scorer
 
         scorer = Scorer(bundle, intra_op_threads=threads, batch_size=options.batch_size)
-        layout = runner.Layout(Path(out))
     except Exception:  # noqa: BLE001 - reported to the driver, which stops the scan
         conn.send(("init_error", traceback.format_exc(limit=3)))
         return
@@ -89,13 +87,14 @@ class FramePool:
         bundle: str | None,
         threads: int,
         options: ScanOptions,
-        out: str,
+        layout: Any,  # plantscout.drone.runner.Layout: where results go, how frames are named
         retries: int = 1,
         max_frames_per_worker: int = 200,
         on_dispatch: Dispatch | None = None,
     ) -> None:
         self.size = max(1, workers)
-        self.args = (bundle, threads, options, out)
+        self.args = (bundle, threads, options, layout)
+        self.layout = layout
         self.retries = retries
         self.max_frames = max_frames_per_worker
         self.on_dispatch = on_dispatch
@@ -191,7 +190,7 @@ class FramePool:
         if self.lost[frame] <= self.retries:
             pending.appendleft(frame)
             return
-        record(lost_frame(frame, self.lost[frame], why), False)
+        record(lost_frame(frame, self.lost[frame], why, self.layout.label(Path(frame))), False)
 
     def _retire(self, worker: _Worker) -> None:
         try:
@@ -216,14 +215,15 @@ class FramePool:
                 worker.conn.close()
 
 
-def lost_frame(path: str, times: int, why: str) -> FrameResult:
-    """The result reported for a frame that took down its worker ``times`` times."""
+def lost_frame(path: str, times: int, why: str, label: str | None = None) -> FrameResult:
+    """The result reported for a frame that took down its worker ``times`` times (named
+    ``label`` in the outputs, default its path)."""
     try:
         sha = file_sha256(path)
     except OSError:
         sha = ""
     return FrameResult(
-        file=path,
+        file=label or path,
         sha256=sha,
         verdict="error",
         error={

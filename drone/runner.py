@@ -50,9 +50,30 @@ def collect_frames(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a scan writes. One output folder per flight."""
+    """Where a scan writes (one output folder per flight), and how frames are named in it.
+
+    ``names_from``: name frames by their path relative to this folder (a server names them
+    by their file name, never by the path where it keeps them); None: as given.
+    """
 
     out: Path
+    names_from: Path | None = None
+
+    def label(self, path: Path) -> str:
+        if self.names_from is not None:
+            try:
+                return str(path.resolve().relative_to(self.names_from.resolve()))
+            except ValueError:
+                return path.name
+        return str(path)
+
+    def plain(self, message: str, path: Path) -> str:
+        """An error message with the frame's path replaced by its label."""
+        if self.names_from is None:
+            return message
+        for spelled in {str(path), str(path.resolve())}:
+            message = message.replace(spelled, self.label(path))
+        return message
 
     @property
     def frames(self) -> Path:
@@ -143,20 +164,23 @@ def process_frame(
     """Scan one frame unless a matching result is stored; store it and its overlay."""
     from plantscout.drone.overlay import overlay_png
 
+    label = layout.label(path)
     try:
         sha = file_sha256(path)
     except OSError as exc:
         return FrameResult(
-            file=str(path),
+            file=label,
             sha256="",
             verdict="error",
-            error={"code": "unreadable", "message": str(exc)},
+            error={"code": "unreadable", "message": layout.plain(str(exc), path)},
         ), False
     stored = stored_result(layout, sha, options, scorer.identity["sha256"])
     if stored is not None:
-        stored.file = str(path)
+        stored.file = label
         return stored, True
-    result = scan_path(path, scorer, options, sha)
+    result = scan_path(path, scorer, options, sha, name=label)
+    if result.error and "message" in result.error:
+        result.error = {**result.error, "message": layout.plain(result.error["message"], path)}
     store_result(layout, result, overlay_png(result) if result.sha256 else None)
     return result, False
 
@@ -185,6 +209,7 @@ def scan_flight(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     ray_address: str | None = None,
+    names_from: Path | None = None,
 ) -> tuple[list[FrameResult], dict[str, Path]]:
     """Scan ``frames`` into ``out``; returns results (input order) and the output paths.
 
@@ -193,9 +218,10 @@ def scan_flight(
     workers), so a 2-core laptop runs 2 × 1; a worker killed by the OS costs only its frame,
     retried once. ``ray_address`` (``"auto"`` or a cluster address) spreads the frames over
     a Ray cluster instead (:mod:`plantscout.drone.cluster`, the ``cluster`` extra); the
-    outputs are the same files either way.
+    outputs are the same files either way. ``names_from``: name frames (in results, outputs
+    and error messages) by their path relative to this folder instead of as given.
     """
-    layout = Layout(Path(out))
+    layout = Layout(Path(out), names_from)
     layout.make()
     started = time.perf_counter()
     cores = os.cpu_count() or 1
@@ -239,9 +265,10 @@ def scan_flight(
     else:
         from plantscout.drone.pool import FramePool
 
-        FramePool(
-            workers, bundle=bundle_arg, threads=threads, options=options, out=os.fspath(out)
-        ).run([str(p) for p in frames], record, cancelled)
-    results = [by_path[str(p)] for p in frames if str(p) in by_path]
+        FramePool(workers, bundle=bundle_arg, threads=threads, options=options, layout=layout).run(
+            [str(p) for p in frames], record, cancelled
+        )
+    labels = [layout.label(p) for p in frames]
+    results = [by_path[label] for label in labels if label in by_path]
     paths = write_all(results, layout.out, skipped=resumed, seconds=time.perf_counter() - started)
     return results, paths

@@ -32,7 +32,9 @@ from plantscout.drone.regions import (
 )
 from plantscout.drone.resolution import card_resolutions, fine_gsd, scan_limit
 from plantscout.drone.tiling import TileBox, TilePlan, plan_tiles
+from plantscout.model.bundle import Card
 from plantscout.model.errors import ImageError
+from plantscout.model.intake import IntakeLimits
 from plantscout.model.preprocess import Preprocessing, resize_and_crop
 from plantscout.model.score import Level, Score
 from plantscout.model.scorer import Scorer
@@ -180,13 +182,20 @@ def model_gsd(
     ``drone.gsd_m`` is accepted too): with several resolutions, the finest not finer than
     the frame (:func:`plantscout.drone.resolution.fine_gsd`).
     """
-    return fine_gsd(frame_gsd_m, card_resolutions(scorer.card.extra), options.model_gsd_m)
+    return _card_gsd(scorer.card, options, frame_gsd_m)
 
 
 def scan_limit_m(scorer: Scorer, options: ScanOptions) -> float | None:
     """The coarsest frame resolution this bundle scans (finer than the card's limit)."""
-    res = card_resolutions(scorer.card.extra)
-    return scan_limit(res, options.model_gsd_m, options.max_upsample)
+    return _card_limit(scorer.card, options)
+
+
+def _card_gsd(card: Card, options: ScanOptions, frame_gsd_m: float | None) -> float | None:
+    return fine_gsd(frame_gsd_m, card_resolutions(card.extra), options.model_gsd_m)
+
+
+def _card_limit(card: Card, options: ScanOptions) -> float | None:
+    return scan_limit(card_resolutions(card.extra), options.model_gsd_m, options.max_upsample)
 
 
 def scan_frame(
@@ -245,18 +254,7 @@ def _scan_into(
     geo = _geometry(tags, reader, options)
     result.geo = geo
     result.geometry = geo.as_dict()
-    spec = scorer.card.preprocessing
-    frame_gsd = options.gsd_m or geo.gsd_m
-    plan = plan_tiles(
-        reader.width,
-        reader.height,
-        spec.input_size,
-        frame_gsd_m=frame_gsd,
-        model_gsd_m=model_gsd(scorer, options, frame_gsd),
-        fallback_tile_px=options.tile_px,
-        overlap=options.overlap,
-        max_tiles=options.max_tiles,
-    )
+    plan = _plan(reader, geo, scorer.card, options, options.max_tiles)
     result.plan = plan.as_dict()
     result.notes.extend(plan.notes)
     if too_coarse(plan, options, result, scan_limit_m(scorer, options)):
@@ -274,6 +272,54 @@ def _scan_into(
     finalize(result, heatmaps, plan, scored, lambda region: place_region(region, geo))
 
 
+def _plan(
+    reader: FrameReader, geo: FrameGeometry, card: Card, options: ScanOptions, max_tiles: int
+) -> TilePlan:
+    frame_gsd = options.gsd_m or geo.gsd_m
+    return plan_tiles(
+        reader.width,
+        reader.height,
+        card.preprocessing.input_size,
+        frame_gsd_m=frame_gsd,
+        model_gsd_m=_card_gsd(card, options, frame_gsd),
+        fallback_tile_px=options.tile_px,
+        overlap=options.overlap,
+        max_tiles=max_tiles,
+    )
+
+
+def requested_tiles(
+    source: str | os.PathLike[str] | bytes,
+    options: ScanOptions,
+    *,
+    card: Card,
+    limits: IntakeLimits,
+) -> int | None:
+    """How many tiles ``options`` ask for on this frame, before the scanner would enlarge
+    them to stay within ``max_tiles`` — the work a caller is asking for, so a service can
+    refuse settings that cost too much (tiny tiles at 0.8 overlap: ≈ 30 CPU-s per frame)
+    before queueing them. Reads the header and metadata only. None: the frame would not be
+    tiled at all (thermal, or coarser than the coarsest resolution the model scans).
+    A cascade scores at most this many fine tiles plus its coarse pass."""
+    head, whole = _read_head(source)
+    tags = read_geotags(head, whole_file=whole)
+    if options.skip_thermal and tags.is_thermal:
+        return None
+    reader = FrameReader(source, limits=limits)
+    plan = _plan(reader, _geometry(tags, reader, options), card, options, max_tiles=2**62)
+    if _coarse_limit(plan, options, _card_limit(card, options)) is not None:
+        return None
+    return plan.count
+
+
+def _coarse_limit(plan: TilePlan, options: ScanOptions, limit_m: float | None) -> float | None:
+    """The resolution limit (m/px) a frame is past, or None when it is scanned."""
+    if plan.basis != "gsd" or plan.frame_gsd_m is None or plan.model_gsd_m is None:
+        return None
+    limit = limit_m if limit_m is not None else plan.model_gsd_m * options.max_upsample
+    return limit if plan.frame_gsd_m > limit * (1 + 1e-9) else None
+
+
 def too_coarse(
     plan: TilePlan, options: ScanOptions, result: FrameResult, limit_m: float | None = None
 ) -> bool:
@@ -284,11 +330,10 @@ def too_coarse(
     note says how low to fly (or pass ``--tile-px`` without a GSD to force a scan). The limit
     is the card's ``tiles.max_gsd_m``, else the model's resolution × ``max_upsample``.
     """
-    if plan.basis != "gsd" or plan.frame_gsd_m is None or plan.model_gsd_m is None:
+    limit = _coarse_limit(plan, options, limit_m)
+    if limit is None:
         return False
-    limit = limit_m if limit_m is not None else plan.model_gsd_m * options.max_upsample
-    if plan.frame_gsd_m <= limit * (1 + 1e-9):
-        return False
+    assert plan.frame_gsd_m is not None and plan.model_gsd_m is not None
     result.verdict = "unusable"
     result.notes.append(
         f"frame resolution {plan.frame_gsd_m * 100:.1f} cm/px is coarser than the "

@@ -45,7 +45,7 @@ def test_a_killed_worker_costs_only_its_frame_retried_once_then_failed(
         bundle=str(tiny_bundle),
         threads=1,
         options=ScanOptions(),
-        out=str(out),
+        layout=Layout(out),
         on_dispatch=kill,
     )
     pool.run(paths, lambda result, resumed: results.__setitem__(result.file, result))
@@ -69,7 +69,7 @@ def test_a_worker_that_cannot_start_stops_the_scan_with_its_reason(
     broken.mkdir()
     (broken / "card.json").write_text("{}")
     pool = FramePool(
-        2, bundle=str(broken), threads=1, options=ScanOptions(), out=str(tmp_path / "out")
+        2, bundle=str(broken), threads=1, options=ScanOptions(), layout=Layout(tmp_path / "out")
     )
     with pytest.raises(WorkerStartError, match="could not start"):
         pool.run(_frames(write_frame, 2), lambda result, resumed: None)

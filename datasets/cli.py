@@ -263,3 +263,88 @@ def curate(sources_file: Path, mirror: Path, only: tuple[str, ...]) -> None:
 from .importers.cli import import_group  # noqa: E402  (mounted after the group is defined)
 
 app.add_command(import_group)
+
+
+@app.command(name="drone-tiles")
+@click.option(
+    "--frames",
+    "frame_manifests",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Source manifest(s) listing drone frames (kind=drone_frame).",
+)
+@click.option(
+    "--sources",
+    "sources_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Sources TOML giving the frames' ground resolution per group ([drone.gsd_m]).",
+)
+@click.option(
+    "--photos",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A built manifest whose photos (in their own splits) are sampled in as well.",
+)
+@click.option(
+    "--labels",
+    default="cannabis,other_plant,background",
+    show_default=True,
+    help="Labels to keep (comma-separated).",
+)
+@click.option(
+    "--gsd-cm",
+    default="1,2,3,4,5",
+    show_default=True,
+    help="Tile resolutions in cm/px (comma-separated).",
+)
+@click.option(
+    "--photo-caps",
+    default="600,120,120",
+    show_default=True,
+    help="Photos per label in train,val,test.",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def drone_tiles(
+    frame_manifests: tuple[Path, ...],
+    sources_files: tuple[Path, ...],
+    photos: Path | None,
+    labels: str,
+    gsd_cm: str,
+    photo_caps: str,
+    out: Path,
+) -> None:
+    """Cut drone frames into tiles at several ground resolutions (datasets/drone_tiles.py).
+
+    Splits frames by flight where a label has several (the smallest held out whole), else by
+    contiguous capture-order blocks of the one flight, and says which in OUT/dataset.json.
+    """
+    from tqdm import tqdm
+
+    from .drone_tiles import MultiResSpec, build_drone_tiles
+    from .records import read_records
+    from .sources import apply_sources, load_sources
+
+    try:
+        gsds = tuple(sorted(float(v) / 100 for v in gsd_cm.split(",") if v.strip()))
+        caps = dict(zip(("train", "val", "test"), map(int, photo_caps.split(",")), strict=True))
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}") from exc
+    infos = [load_sources(p) for p in sources_files]
+    frames = []
+    for manifest in frame_manifests:
+        frames.extend(apply_sources(read_records(manifest), infos))
+    manifest, info = build_drone_tiles(
+        frames,
+        out,
+        spec=MultiResSpec(gsds_m=gsds),
+        photos=read_records(photos) if photos else (),
+        labels=tuple(v.strip() for v in labels.split(",") if v.strip()),
+        photo_caps=caps,
+        progress=lambda items, total, desc: tqdm(items, total=total, desc=desc, leave=False),
+    )
+    for key, count in info["drone"]["counts"].items():
+        click.echo(f"{key}: {count}")
+    click.echo(f"{len(info['drone']['skipped'])} (frame, resolution) pairs not tiled")
+    click.echo(f"wrote {manifest}")

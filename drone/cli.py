@@ -99,6 +99,28 @@ from plantscout.model.errors import PlantscoutError
     help="Refuse frames coarser than the model's ground resolution by more than this factor.",
 )
 @click.option(
+    "--mode",
+    type=click.Choice(["full", "cascade"]),
+    default="full",
+    show_default=True,
+    help="full: every tile at the fine resolution; cascade: the whole frame coarsely first, "
+    "then full resolution only where the coarse pass is not sure (needs a multi-resolution "
+    "bundle whose card has cascade thresholds; otherwise frames are scanned in full).",
+)
+@click.option(
+    "--coarse-gsd",
+    "coarse_gsd_cm",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    help="Cascade: the coarse pass's resolution in cm/px (default: the bundle card's).",
+)
+@click.option(
+    "--cascade-threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Cascade: coarse tiles scoring at least this are looked at again (default: the card's).",
+)
+@click.option(
     "--assume-nadir/--no-assume-nadir",
     default=True,
     show_default=True,
@@ -140,6 +162,14 @@ from plantscout.model.errors import PlantscoutError
     show_default=True,
     help="Site type of posted records (farmland, remote_plot, …).",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    default=None,
+    metavar="auto|ADDRESS",
+    help="Spread the frames over a Ray cluster: 'auto' (the cluster this machine joined "
+    "with `ray start`) or its address (needs the [cluster] extra).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def app(
     paths: tuple[Path, ...],
@@ -156,6 +186,9 @@ def app(
     sensor_width_mm: float | None,
     focal_length_mm: float | None,
     max_upsample: float,
+    mode: str,
+    coarse_gsd_cm: float | None,
+    cascade_threshold: float | None,
     assume_nadir: bool,
     include_thermal: bool,
     batch_size: int,
@@ -163,6 +196,7 @@ def app(
     api_key: str | None,
     post_review: bool,
     site_type: str,
+    ray_address: str | None,
     quiet: bool,
 ) -> None:
     """Scan drone frames (files or folders; JPEG, PNG, GeoTIFF orthomosaics) into OUT.
@@ -198,6 +232,9 @@ def app(
         max_upsample=max_upsample,
         skip_thermal=not include_thermal,
         batch_size=batch_size,
+        mode=mode,
+        coarse_gsd_m=coarse_gsd_cm / 100 if coarse_gsd_cm else None,
+        cascade_threshold=cascade_threshold,
     )
     cores = os.cpu_count() or 1
     workers = workers or max(1, min(len(frames), cores))
@@ -215,15 +252,21 @@ def app(
             )
             bar.update(1)
 
-    results, outputs = scan_flight(
-        frames,
-        out,
-        bundle=bundle.path,
-        options=options,
-        workers=workers,
-        threads=threads,
-        progress=progress,
-    )
+    from plantscout.drone.cluster import ClusterUnavailable
+
+    try:
+        results, outputs = scan_flight(
+            frames,
+            out,
+            bundle=bundle.path,
+            options=options,
+            workers=workers,
+            threads=threads,
+            progress=progress,
+            ray_address=ray_address,
+        )
+    except ClusterUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
     if bar is not None:
         bar.close()
     click.echo((out / "summary.txt").read_text("utf-8"), nl=False)

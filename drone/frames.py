@@ -114,17 +114,23 @@ class FrameReader:
         )
 
     def tiles(
-        self, plan: TilePlan, info: FrameTiles | None = None
+        self,
+        plan: TilePlan,
+        info: FrameTiles | None = None,
+        *,
+        only: set[tuple[int, int]] | None = None,
     ) -> Iterator[tuple[TileBox, np.ndarray]]:
         """Yield ``(box, pixels)`` in plan order; pixels are uint8 RGB at the decoded scale.
 
         ``info`` (from :meth:`start`) is filled in as decoding goes: preview, truncation.
+        ``only``: just these ``(row, col)`` tiles (a cascade's second pass); a streamed JPEG
+        is then decoded only down to the last of them, and no preview is made.
         """
         info = info or self.start(plan)
         if info.streamed:
-            yield from self._stream_tiles(plan, info)
+            yield from self._stream_tiles(plan, info, only)
         else:
-            yield from self._whole_tiles(plan, info)
+            yield from self._whole_tiles(plan, info, only)
 
     def start(self, plan: TilePlan) -> FrameTiles:
         scale = plan.decode_scale() if self.format in _JPEG else 1
@@ -143,7 +149,7 @@ class FrameReader:
 
     # -- streaming JPEG ------------------------------------------------------------------
     def _stream_tiles(
-        self, plan: TilePlan, info: FrameTiles
+        self, plan: TilePlan, info: FrameTiles, only: set[tuple[int, int]] | None = None
     ) -> Iterator[tuple[TileBox, np.ndarray]]:
         with self._open() as fp:
             try:
@@ -151,17 +157,17 @@ class FrameReader:
             except _StreamingUnavailable as exc:
                 info.streamed = False
                 info.notes.append(f"streaming decode unavailable ({exc}); decoded whole")
-                yield from self._whole_tiles(plan, info)
+                yield from self._whole_tiles(plan, info, only)
                 return
             try:
                 info.decoded_width, info.decoded_height = stream.width, stream.height
-                yield from _band_tiles(plan, stream, info)
+                yield from _band_tiles(plan, stream, info, only)
             finally:
                 stream.close()
 
     # -- whole-frame fallback ------------------------------------------------------------
     def _whole_tiles(
-        self, plan: TilePlan, info: FrameTiles
+        self, plan: TilePlan, info: FrameTiles, only: set[tuple[int, int]] | None = None
     ) -> Iterator[tuple[TileBox, np.ndarray]]:
         with self._open() as fp:
             image = _open_header(fp)
@@ -199,7 +205,8 @@ class FrameReader:
         sx = self.width / pixels.shape[1]
         sy = self.height / pixels.shape[0]
         for box in plan.boxes():
-            yield box, _crop(pixels, box, sx, sy)
+            if only is None or (box.row, box.col) in only:
+                yield box, _crop(pixels, box, sx, sy)
 
 
 class _StreamingUnavailable(Exception):
@@ -301,7 +308,10 @@ class _JpegStream:
 
 
 def _band_tiles(
-    plan: TilePlan, stream: _JpegStream, info: FrameTiles
+    plan: TilePlan,
+    stream: _JpegStream,
+    info: FrameTiles,
+    only: set[tuple[int, int]] | None = None,
 ) -> Iterator[tuple[TileBox, np.ndarray]]:
     sy = info.height / stream.height
     sx = info.width / stream.width
@@ -314,6 +324,22 @@ def _band_tiles(
     for box in boxes:
         by_row.setdefault(box.row, []).append(box)
     band_tops = [int(math.floor(y / sy)) for y in plan.ys]
+    if only is not None:
+        by_row = {r: [b for b in band if (b.row, b.col) in only] for r, band in by_row.items()}
+        last = max((r for r, band in by_row.items() if band), default=-1)
+        for r in range(last + 1):
+            band = by_row[r]
+            if not band:
+                continue
+            need = min(stream.height, int(math.ceil(band[0].y1 / sy)))
+            while stream.rows_done < need and not stream.finished:
+                stream.advance()
+                stream.release_above(min(band_tops[r], stream.rows_done))
+            if stream.rows_done < need:
+                break
+            for box in band:
+                yield box, _crop(stream.rows, box, sx, sy, channels=3)
+        return
     for r in range(plan.rows):
         band = by_row[r]
         need = min(stream.height, int(math.ceil(band[0].y1 / sy)))

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from plantscout.drone.runner import collect_frames, scan_flight
 from plantscout.drone.scan import FrameResult, ScanOptions
@@ -96,8 +96,95 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class Claim(Protocol):
+    """A job this process took from the queue and now runs."""
+
+    job_id: str
+
+    def cancelled(self) -> bool:
+        """A cancel was asked for (the job ends after its current frame)."""
+
+    def lost(self) -> bool:
+        """Another process owns the job now (this one's lease ran out): stop, write nothing."""
+
+
+class JobQueue(Protocol):
+    """Where started jobs wait, and who runs them (see the module docstring)."""
+
+    shared: bool  # other processes claim from it too (no re-queueing from files at start)
+
+    def put(self, job_id: str) -> None: ...
+
+    def claim(self, timeout: float) -> Claim | None:
+        """The next job to run, or None after ``timeout`` seconds (or a :meth:`wake`)."""
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask for a cancel; True when the job was still waiting (now nobody will run it)."""
+
+    def finish(self, claim: Claim, state: str) -> None:
+        """The job ended (done, failed, cancelled)."""
+
+    def release(self, claim: Claim) -> None:
+        """Park the job: back in the queue for any process (a shutdown)."""
+
+    def wake(self) -> None:
+        """Make a waiting :meth:`claim` return now."""
+
+
+@dataclass
+class _LocalClaim:
+    job_id: str
+    queue: LocalQueue
+
+    def cancelled(self) -> bool:
+        return self.queue.is_cancelled(self.job_id)
+
+    def lost(self) -> bool:
+        return False
+
+
+class LocalQueue:
+    """Today's queue: jobs run by a thread of this process, one at a time, in order."""
+
+    shared = False
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._cancel: set[str] = set()
+        self._lock = threading.Lock()
+
+    def put(self, job_id: str) -> None:
+        self._queue.put(job_id)
+
+    def claim(self, timeout: float) -> Claim | None:
+        try:
+            job_id = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return None if job_id is None else _LocalClaim(job_id, self)
+
+    def is_cancelled(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self._cancel
+
+    def cancel(self, job_id: str) -> bool:
+        with self._lock:
+            self._cancel.add(job_id)
+        return False  # the job's file says whether it was waiting
+
+    def finish(self, claim: Claim, state: str) -> None:
+        pass
+
+    def release(self, claim: Claim) -> None:
+        self._queue.put(claim.job_id)  # and "queued" on disk: a restarted process finds it
+
+    def wake(self) -> None:
+        self._queue.put(None)
+
+
 class ScanJobs:
-    """A queue of scan jobs run one at a time by a background thread."""
+    """Scan jobs in folders under ``root``, run one at a time by a background thread that
+    takes them from ``queue`` (default: a :class:`LocalQueue` of this process)."""
 
     def __init__(
         self,
@@ -107,24 +194,25 @@ class ScanJobs:
         workers: int = 1,
         threads: int | None = None,
         start: bool = True,
+        queue: JobQueue | None = None,
     ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.bundle = bundle
         self.workers = workers
         self.threads = threads
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.queue: JobQueue = queue if queue is not None else LocalQueue()
         self._lock = threading.Lock()
         self._thread_locks: dict[str, threading.Lock] = {}
         self._thread_locks_guard = threading.Lock()
-        self._cancel: set[str] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        for status in self.list():  # a restart: unfinished jobs go back on the queue
-            if status.state in ("queued", "running"):
-                status.state = "queued"
-                self._write(status)
-                self._queue.put(status.id)
+        if not self.queue.shared:
+            for status in self.list():  # a restart: unfinished jobs go back on the queue
+                if status.state in ("queued", "running"):
+                    status.state = "queued"
+                    self._write(status)
+                    self.queue.put(status.id)
         if start:
             self.start()
 
@@ -204,7 +292,7 @@ class ScanJobs:
                 raise JobStateError("a scan job needs at least one frame")
             status.state = "queued"
             self._write(status)
-        self._queue.put(job_id)
+        self.queue.put(job_id)
         return status
 
     @contextmanager
@@ -295,9 +383,8 @@ class ScanJobs:
         with self._locked(job_id):
             status = self.status(job_id)
             if not status.finished:
-                with self._lock:
-                    self._cancel.add(job_id)
-                if status.state in ("open", "queued"):
+                waiting = self.queue.cancel(job_id)
+                if waiting or status.state in ("open", "queued"):
                     status.state = "cancelled"
                     status.finished_at = _now()
                     self._write(status)
@@ -321,7 +408,7 @@ class ScanJobs:
         """
         self._stopping.set()
         if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
+            self.queue.wake()
             self._thread.join(timeout)
 
     def wait(self, job_id: str, timeout: float = 300.0) -> JobStatus:
@@ -336,29 +423,35 @@ class ScanJobs:
 
     # -- the worker ----------------------------------------------------------------------
     def _loop(self) -> None:
-        while True:
-            job_id = self._queue.get()
-            if job_id is None or self._stopping.is_set():
+        while not self._stopping.is_set():
+            claim = self.queue.claim(timeout=1.0)
+            if claim is None:
+                continue
+            if self._stopping.is_set():
+                self.queue.release(claim)
                 return
             try:
-                self._run(job_id)
+                self._run(claim)
             except Exception as exc:  # noqa: BLE001 - one bad job must not stop the queue
                 try:
-                    status = self.status(job_id)
+                    status = self.status(claim.job_id)
                     error = _without_paths(f"{exc.__class__.__name__}: {exc}", self.root)
                     status.state, status.error, status.finished_at = "failed", error, _now()
                     self._write(status)
                 except JobNotFound:
                     pass
+                self.queue.finish(claim, "failed")
 
-    def _run(self, job_id: str) -> None:
+    def _run(self, claim: Claim) -> None:
+        job_id = claim.job_id
         with self._locked(job_id):
             status = self.status(job_id)
-            if status.finished:
+            if status.finished or claim.cancelled():
+                if not status.finished:
+                    status.state, status.finished_at = "cancelled", _now()
+                    self._write(status)
+                self.queue.finish(claim, status.state)
                 return
-            with self._lock:
-                if job_id in self._cancel:
-                    return
             status.state, status.started_at = "running", _now()
             status.frames_done = status.frames_resumed = 0
             self._write(status)
@@ -367,6 +460,8 @@ class ScanJobs:
         started = time.monotonic()
 
         def progress(done: int, total: int, result: FrameResult, resumed: bool) -> None:
+            if claim.lost():
+                return  # another process runs the job now: its file is theirs
             status.frames_done = done
             status.frames_resumed += int(resumed)
             elapsed = time.monotonic() - started
@@ -375,12 +470,8 @@ class ScanJobs:
                 status.eta_s = round((total - done) * elapsed / done, 1)
             self._write(status)
 
-        def cancelled() -> bool:
-            with self._lock:
-                return job_id in self._cancel
-
         def stop_now() -> bool:
-            return cancelled() or self._stopping.is_set()
+            return claim.cancelled() or claim.lost() or self._stopping.is_set()
 
         options = ScanOptions(**status.options)
         scan_flight(
@@ -394,16 +485,20 @@ class ScanJobs:
             cancelled=stop_now,
             names_from=folder / "input",  # frames by name: no server path in any output
         )
-        if self._stopping.is_set() and not cancelled():
+        if claim.lost():
+            return
+        if self._stopping.is_set() and not claim.cancelled():
             status.state, status.eta_s = "queued", None  # parked: the next start resumes it
             self._write(status)
+            self.queue.release(claim)
             return
         summary_path = folder / "out" / "summary.json"
         status.summary = json.loads(summary_path.read_text("utf-8"))
         status.finished_at = _now()
         status.eta_s = 0.0
-        status.state = "cancelled" if cancelled() else "done"
+        status.state = "cancelled" if claim.cancelled() else "done"
         self._write(status)
+        self.queue.finish(claim, status.state)
 
     # -- files ---------------------------------------------------------------------------
     def _folder(self, job_id: str) -> Path:

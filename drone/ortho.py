@@ -26,6 +26,7 @@ from plantscout.drone.scan import (
     file_sha256,
     finalize,
     model_gsd,
+    scan_limit_m,
     score_tiles_into,
     too_coarse,
 )
@@ -88,7 +89,7 @@ def _scan(result: FrameResult, path: Path, scorer: Scorer, options: ScanOptions)
             ds.height,
             spec.input_size,
             frame_gsd_m=gsd,
-            model_gsd_m=model_gsd(scorer, options),
+            model_gsd_m=model_gsd(scorer, options, gsd),
             fallback_tile_px=options.tile_px,
             overlap=options.overlap,
             max_tiles=options.max_tiles,
@@ -105,8 +106,10 @@ def _scan(result: FrameResult, path: Path, scorer: Scorer, options: ScanOptions)
         if ds.crs is None:
             result.geometry["quality"] = "unreliable"
             result.geometry["flags"] = ["no_crs"]
-        if too_coarse(plan, options, result):
+        if too_coarse(plan, options, result, scan_limit_m(scorer, options)):
             return
+        if options.mode == "cascade":
+            result.notes.append("orthomosaics are scanned in full (cascade applies to frames)")
         centre = _apply(ds.transform, ds.width / 2, ds.height / 2)
         lon, lat = to_lonlat(*centre) if to_lonlat else (None, None)
         result.geotags = {"lat": lat, "lon": lon, "captured_at": None, "warnings": []}

@@ -6,6 +6,7 @@ decodes a frame a second time.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +65,28 @@ def render_overlay(result: FrameResult) -> Image.Image | None:
     return image
 
 
-def write_overlay(result: FrameResult, path: Path) -> Path | None:
+def overlay_png(result: FrameResult) -> bytes | None:
+    """The overlay as PNG bytes (what a cluster worker sends back to the driver)."""
     image = render_overlay(result)
     if image is None:
         return None
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def write_png(data: bytes | None, path: Path) -> Path | None:
+    """Write an overlay atomically (a resumed scan never finds half a file)."""
+    if data is None:
+        return None
     tmp = path.with_suffix(".tmp.png")
-    image.save(tmp, "PNG", optimize=False)
+    tmp.write_bytes(data)
     tmp.replace(path)
     return path
+
+
+def write_overlay(result: FrameResult, path: Path) -> Path | None:
+    return write_png(overlay_png(result), path)
 
 
 def _positions(plan: dict) -> tuple[list[int], list[int], int]:

@@ -8,7 +8,6 @@ every frame whose file hash, bundle and scan options match a stored result. Flig
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -104,29 +103,66 @@ class Outcome:
 
 # -- worker side ------------------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
+
+def stored_result(
+    layout: Layout, sha: str, options: ScanOptions, model_sha256: str
+) -> FrameResult | None:
+    """A stored result that a re-run may reuse: same file hash, bundle and scan options."""
+    stored = load_result(layout.result_path(sha))
+    if (
+        stored is not None
+        and stored.options == options.fingerprint()
+        and stored.model.get("sha256") == model_sha256
+        and stored.verdict != "error"
+    ):
+        return stored
+    return None
 
 
-def _init_worker(bundle: str | None, threads: int, options: ScanOptions, layout: Layout) -> None:
-    from plantscout.model.scorer import Scorer
+def scan_path(
+    path: Path,
+    scorer: Any,
+    options: ScanOptions,
+    sha: str,
+    *,
+    name: str | None = None,
+) -> FrameResult:
+    """Scan one frame or orthomosaic (never raises: failures are ``error`` results)."""
+    name = name or str(path)
+    try:
+        if path.suffix.lower() in GEOTIFF_SUFFIXES and _is_geotiff(path):
+            from plantscout.drone.ortho import scan_orthomosaic
 
-    _WORKER["scorer"] = Scorer(bundle, intra_op_threads=threads, batch_size=options.batch_size)
-    _WORKER["options"] = options
-    _WORKER["layout"] = layout
+            result = scan_orthomosaic(path, scorer, options, sha256=sha)
+            result.file = name
+        else:
+            result = scan_frame(path, scorer, options, name=name, sha256=sha)
+    except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a flight
+        result = FrameResult(
+            file=name,
+            sha256=sha,
+            verdict="error",
+            error={"code": "scan_failed", "message": f"{exc.__class__.__name__}: {exc}"},
+        )
+    return result
 
 
-def _work(path: str) -> tuple[dict[str, Any], bool]:
-    result, resumed = process_frame(
-        Path(path), _WORKER["scorer"], _WORKER["options"], _WORKER["layout"]
-    )
-    return result.as_dict(), resumed
+def store_result(layout: Layout, result: FrameResult, overlay: bytes | None) -> None:
+    """The overlay, then the result (the result is what a re-run trusts)."""
+    from plantscout.drone.overlay import write_png
+
+    if result.sha256:
+        write_png(overlay, layout.overlay_path(result.file, result.sha256))
+        if result.verdict != "error":
+            save_result(result, layout.result_path(result.sha256))
+    result.preview = None
 
 
 def process_frame(
     path: Path, scorer: Any, options: ScanOptions, layout: Layout
 ) -> tuple[FrameResult, bool]:
     """Scan one frame unless a matching result is stored; store it and its overlay."""
-    from plantscout.drone.overlay import write_overlay
+    from plantscout.drone.overlay import overlay_png
 
     label = layout.label(path)
     try:
@@ -138,40 +174,14 @@ def process_frame(
             verdict="error",
             error={"code": "unreadable", "message": layout.plain(str(exc), path)},
         ), False
-    stored = load_result(layout.result_path(sha))
-    if (
-        stored is not None
-        and stored.options == options.fingerprint()
-        and stored.model.get("sha256") == scorer.identity["sha256"]
-        and stored.verdict != "error"
-    ):
+    stored = stored_result(layout, sha, options, scorer.identity["sha256"])
+    if stored is not None:
         stored.file = label
         return stored, True
-    try:
-        if path.suffix.lower() in GEOTIFF_SUFFIXES and _is_geotiff(path):
-            from plantscout.drone.ortho import scan_orthomosaic
-
-            result = scan_orthomosaic(path, scorer, options, sha256=sha)
-            result.file = label
-        else:
-            result = scan_frame(path, scorer, options, name=label, sha256=sha)
-    except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a flight
-        result = FrameResult(
-            file=label,
-            sha256=sha,
-            verdict="error",
-            error={
-                "code": "scan_failed",
-                "message": layout.plain(f"{exc.__class__.__name__}: {exc}", path),
-            },
-        )
+    result = scan_path(path, scorer, options, sha, name=label)
     if result.error and "message" in result.error:
         result.error = {**result.error, "message": layout.plain(result.error["message"], path)}
-    if result.sha256:
-        write_overlay(result, layout.overlay_path(result.file, result.sha256))
-        if result.verdict != "error":
-            save_result(result, layout.result_path(result.sha256))
-    result.preview = None
+    store_result(layout, result, overlay_png(result) if result.sha256 else None)
     return result, False
 
 
@@ -198,20 +208,25 @@ def scan_flight(
     threads: int | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    ray_address: str | None = None,
     names_from: Path | None = None,
 ) -> tuple[list[FrameResult], dict[str, Path]]:
     """Scan ``frames`` into ``out``; returns results (input order) and the output paths.
 
-    ``workers`` > 1 runs that many processes, each with its own ONNX session of ``threads``
-    intra-op threads (default: cores / workers), so a 2-core laptop runs 2 × 1.
-    ``names_from``: name frames (in results, outputs and error messages) by their path
-    relative to this folder instead of as given.
+    ``workers`` > 1 runs that many processes (:class:`plantscout.drone.pool.FramePool`),
+    each with its own ONNX session of ``threads`` intra-op threads (default: cores /
+    workers), so a 2-core laptop runs 2 × 1; a worker killed by the OS costs only its frame,
+    retried once. ``ray_address`` (``"auto"`` or a cluster address) spreads the frames over
+    a Ray cluster instead (:mod:`plantscout.drone.cluster`, the ``cluster`` extra); the
+    outputs are the same files either way. ``names_from``: name frames (in results, outputs
+    and error messages) by their path relative to this folder instead of as given.
     """
     layout = Layout(Path(out), names_from)
     layout.make()
     started = time.perf_counter()
     cores = os.cpu_count() or 1
     workers = max(1, min(workers, len(frames) or 1))
+    requested_threads = threads
     threads = threads or max(1, cores // workers)
     by_path: dict[str, FrameResult] = {}
     resumed = 0
@@ -225,7 +240,21 @@ def scan_flight(
         if progress:
             progress(done, len(frames), result, was_resumed)
 
-    if workers == 1:
+    bundle_arg = None if bundle is None else os.fspath(bundle)
+    if ray_address is not None:
+        from plantscout.drone.cluster import scan_on_ray
+
+        scan_on_ray(
+            [str(p) for p in frames],
+            layout,
+            address=ray_address,
+            bundle=bundle_arg,
+            options=options,
+            threads=requested_threads or 1,  # one task per CPU of the cluster by default
+            record=record,
+            cancelled=cancelled,
+        )
+    elif workers == 1:
         from plantscout.model.scorer import Scorer
 
         scorer = Scorer(bundle, intra_op_threads=threads, batch_size=options.batch_size)
@@ -234,26 +263,12 @@ def scan_flight(
                 break
             record(*process_frame(path, scorer, options, layout))
     else:
-        context = multiprocessing.get_context("spawn")  # safe from threaded parents
-        bundle_arg = None if bundle is None else os.fspath(bundle)
-        with context.Pool(
-            workers,
-            initializer=_init_worker,
-            initargs=(bundle_arg, threads, options, layout),
-            maxtasksperchild=200,
-        ) as pool:
-            for data, was_resumed in pool.imap_unordered(_work, [str(p) for p in frames]):
-                record(
-                    FrameResult.from_dict(data) if "schema" in data else _error(data), was_resumed
-                )
-                if cancelled and cancelled():
-                    pool.terminate()
-                    break
+        from plantscout.drone.pool import FramePool
+
+        FramePool(workers, bundle=bundle_arg, threads=threads, options=options, layout=layout).run(
+            [str(p) for p in frames], record, cancelled
+        )
     labels = [layout.label(p) for p in frames]
     results = [by_path[label] for label in labels if label in by_path]
     paths = write_all(results, layout.out, skipped=resumed, seconds=time.perf_counter() - started)
     return results, paths
-
-
-def _error(data: dict[str, Any]) -> FrameResult:
-    return FrameResult(file=data.get("file", "?"), sha256=data.get("sha256", ""), verdict="error")

@@ -30,6 +30,7 @@ from plantscout.drone.regions import (
     Region,
     find_regions,
 )
+from plantscout.drone.resolution import card_resolutions, fine_gsd, scan_limit
 from plantscout.drone.tiling import TileBox, TilePlan, plan_tiles
 from plantscout.model.bundle import Card
 from plantscout.model.errors import ImageError
@@ -60,14 +61,36 @@ class ScanOptions:
     max_upsample: float = 2.0  # frames coarser than model GSD × this are not scanned
     skip_thermal: bool = True
     batch_size: int = 16
+    # Coarse-to-fine (issue 16): "full" scores every tile at the fine resolution; "cascade"
+    # scores the frame at a coarse resolution first and only the tiles under coarse tiles
+    # scoring >= the threshold at the fine one (drone/resolution.py, the card's tiles.cascade).
+    mode: str = "full"
+    coarse_gsd_m: float | None = None  # the cascade's coarse resolution (default: the card's)
+    cascade_threshold: float | None = None  # default: the card's, for that coarse resolution
+
+    def __post_init__(self) -> None:
+        if self.mode not in SCAN_MODES:
+            raise ValueError(f"mode must be one of {SCAN_MODES}, not {self.mode!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def fingerprint(self) -> str:
-        """What changes results: resuming reuses a stored frame only if this matches."""
-        data = {k: v for k, v in self.as_dict().items() if k != "batch_size"}
+        """What changes results: resuming reuses a stored frame only if this matches.
+
+        Options added later count only when set away from their defaults, so results stored
+        before they existed stay reusable.
+        """
+        data = {
+            k: v
+            for k, v in self.as_dict().items()
+            if k != "batch_size" and not (k in _LATER_OPTIONS and v == _LATER_OPTIONS[k])
+        }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+SCAN_MODES = ("full", "cascade")
+_LATER_OPTIONS: dict[str, Any] = {"mode": "full", "coarse_gsd_m": None, "cascade_threshold": None}
 
 
 @dataclass
@@ -150,26 +173,29 @@ def file_sha256(source: str | os.PathLike[str] | bytes) -> str:
     return digest.hexdigest()
 
 
-def model_gsd(scorer: Scorer, options: ScanOptions) -> float | None:
-    """The ground size of one model-input pixel: the user's, else the bundle card's.
+def model_gsd(
+    scorer: Scorer, options: ScanOptions, frame_gsd_m: float | None = None
+) -> float | None:
+    """The ground size of one model-input pixel for a frame at ``frame_gsd_m``.
 
-    Training writes ``tiles.gsd_m`` (the resolution drone tiles were cut at); ``drone.gsd_m``
-    is accepted too. A card listing several tile resolutions gives the finest.
+    The user's (``--model-gsd``), else the card's (``tiles.gsd_m``, written by training;
+    ``drone.gsd_m`` is accepted too): with several resolutions, the finest not finer than
+    the frame (:func:`plantscout.drone.resolution.fine_gsd`).
     """
-    return _card_gsd(scorer.card, options)
+    return _card_gsd(scorer.card, options, frame_gsd_m)
 
 
-def _card_gsd(card: Card, options: ScanOptions) -> float | None:
-    if options.model_gsd_m:
-        return options.model_gsd_m
-    for key in ("tiles", "drone"):
-        section = card.extra.get(key)
-        value = section.get("gsd_m") if isinstance(section, dict) else None
-        if isinstance(value, list):
-            value = min((v for v in value if isinstance(v, int | float) and v > 0), default=None)
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
-    return None
+def scan_limit_m(scorer: Scorer, options: ScanOptions) -> float | None:
+    """The coarsest frame resolution this bundle scans (finer than the card's limit)."""
+    return _card_limit(scorer.card, options)
+
+
+def _card_gsd(card: Card, options: ScanOptions, frame_gsd_m: float | None) -> float | None:
+    return fine_gsd(frame_gsd_m, card_resolutions(card.extra), options.model_gsd_m)
+
+
+def _card_limit(card: Card, options: ScanOptions) -> float | None:
+    return scan_limit(card_resolutions(card.extra), options.model_gsd_m, options.max_upsample)
 
 
 def scan_frame(
@@ -231,8 +257,13 @@ def _scan_into(
     plan = _plan(reader, geo, scorer.card, options, options.max_tiles)
     result.plan = plan.as_dict()
     result.notes.extend(plan.notes)
-    if too_coarse(plan, options, result):
+    if too_coarse(plan, options, result, scan_limit_m(scorer, options)):
         return
+    if options.mode == "cascade":
+        from plantscout.drone.cascade import cascade_pass
+
+        if cascade_pass(result, reader, plan, scorer, options, lambda r: place_region(r, geo)):
+            return
     heatmaps = empty_heatmaps(scorer, plan)
     info = reader.start(plan)
     scored = score_tiles_into(reader.tiles(plan, info), scorer, heatmaps, options.batch_size)
@@ -244,12 +275,13 @@ def _scan_into(
 def _plan(
     reader: FrameReader, geo: FrameGeometry, card: Card, options: ScanOptions, max_tiles: int
 ) -> TilePlan:
+    frame_gsd = options.gsd_m or geo.gsd_m
     return plan_tiles(
         reader.width,
         reader.height,
         card.preprocessing.input_size,
-        frame_gsd_m=options.gsd_m or geo.gsd_m,
-        model_gsd_m=_card_gsd(card, options),
+        frame_gsd_m=frame_gsd,
+        model_gsd_m=_card_gsd(card, options, frame_gsd),
         fallback_tile_px=options.tile_px,
         overlap=options.overlap,
         max_tiles=max_tiles,
@@ -267,41 +299,46 @@ def requested_tiles(
     them to stay within ``max_tiles`` — the work a caller is asking for, so a service can
     refuse settings that cost too much (tiny tiles at 0.8 overlap: ≈ 30 CPU-s per frame)
     before queueing them. Reads the header and metadata only. None: the frame would not be
-    tiled at all (thermal, or far coarser than the model's resolution)."""
+    tiled at all (thermal, or coarser than the coarsest resolution the model scans).
+    A cascade scores at most this many fine tiles plus its coarse pass."""
     head, whole = _read_head(source)
     tags = read_geotags(head, whole_file=whole)
     if options.skip_thermal and tags.is_thermal:
         return None
     reader = FrameReader(source, limits=limits)
     plan = _plan(reader, _geometry(tags, reader, options), card, options, max_tiles=2**62)
-    if _coarseness(plan, options) is not None:
+    if _coarse_limit(plan, options, _card_limit(card, options)) is not None:
         return None
     return plan.count
 
 
-def _coarseness(plan: TilePlan, options: ScanOptions) -> float | None:
-    """How many times coarser than the model's resolution, when past the limit; else None."""
+def _coarse_limit(plan: TilePlan, options: ScanOptions, limit_m: float | None) -> float | None:
+    """The resolution limit (m/px) a frame is past, or None when it is scanned."""
     if plan.basis != "gsd" or plan.frame_gsd_m is None or plan.model_gsd_m is None:
         return None
-    factor = plan.frame_gsd_m / plan.model_gsd_m
-    return factor if factor > options.max_upsample else None
+    limit = limit_m if limit_m is not None else plan.model_gsd_m * options.max_upsample
+    return limit if plan.frame_gsd_m > limit * (1 + 1e-9) else None
 
 
-def too_coarse(plan: TilePlan, options: ScanOptions, result: FrameResult) -> bool:
-    """A frame far coarser than the model's resolution is refused, not guessed at.
+def too_coarse(
+    plan: TilePlan, options: ScanOptions, result: FrameResult, limit_m: float | None = None
+) -> bool:
+    """A frame far coarser than the model's resolutions is refused, not guessed at.
 
-    At 13 cm/px a cannabis plant is a handful of pixels; a model trained at 1 cm/px has never
-    seen that and its answer would mean nothing. The frame becomes ``unusable`` and the note
-    says how low to fly (or pass ``--tile-px`` without a GSD to force a scan).
+    At 13 cm/px a cannabis plant is a handful of pixels; a model trained at 1–5 cm/px has
+    never seen that and its answer would mean nothing. The frame becomes ``unusable`` and the
+    note says how low to fly (or pass ``--tile-px`` without a GSD to force a scan). The limit
+    is the card's ``tiles.max_gsd_m``, else the model's resolution × ``max_upsample``.
     """
-    factor = _coarseness(plan, options)
-    if factor is None:
+    limit = _coarse_limit(plan, options, limit_m)
+    if limit is None:
         return False
     assert plan.frame_gsd_m is not None and plan.model_gsd_m is not None
     result.verdict = "unusable"
     result.notes.append(
-        f"frame resolution {plan.frame_gsd_m * 100:.1f} cm/px is {factor:.1f}× coarser than the "
-        f"model's {plan.model_gsd_m * 100:.1f} cm/px (limit ×{options.max_upsample:g}): not "
+        f"frame resolution {plan.frame_gsd_m * 100:.1f} cm/px is coarser than the "
+        f"{limit * 100:.1f} cm/px this model scans at most (its tile resolution "
+        f"{plan.model_gsd_m * 100:.1f} cm/px; limit ×{limit / plan.model_gsd_m:.2g}): not "
         "scanned; fly lower or use a model trained at this resolution"
     )
     return True

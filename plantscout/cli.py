@@ -47,6 +47,9 @@ COMMANDS: dict[str, CommandSpec] = {
         "plantscout.training.cli:export_app", "Export a training run as a model bundle.", "train"
     ),
     "serve": CommandSpec("plantscout.serve.cli:serve_app", "Run the inspection service.", "serve"),
+    "worker": CommandSpec(
+        "plantscout.serve.cli:worker_app", "Run scan jobs from the shared database.", "serve"
+    ),
     "db": CommandSpec("plantscout.serve.cli:db_app", "Database migrations.", "serve"),
     "keys": CommandSpec("plantscout.serve.cli:keys_app", "Create and revoke API keys.", "serve"),
     "targets": CommandSpec(

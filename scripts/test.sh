@@ -7,7 +7,7 @@ if [ ! -f ../shared/datasets/plants-v1/manifest.csv ]; then
   echo "error: ../shared (real photos and fixtures) must sit beside this checkout" >&2
   exit 1
 fi
-bash scripts/setup.sh serve,train,geo,dev
+bash scripts/setup.sh serve,train,geo,dev,cluster
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
   bash scripts/apt-install.sh chromium fonts-wqy-microhei  # waits for the dpkg lock
 fi

@@ -108,7 +108,7 @@ class ModelRequired(RuntimeError):
 
 def build_services(settings: Settings, metrics: Metrics, *, require_model: bool) -> Services:
     db = open_database(settings)
-    runtime = Runtime(settings, metrics)
+    runtime = Runtime(settings, metrics, db)
     runtime.start()
     if require_model and runtime.scoring is None:
         runtime.stop()

@@ -251,3 +251,63 @@ def targets_list(status: str | None) -> None:
     finally:
         db.dispose()
     sys.stdout.flush()
+
+
+@click.command(name="worker")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="ONNX Runtime threads for the scans (default: every core).",
+)
+def worker_app(threads: int | None) -> None:
+    """Run background jobs (scan jobs) claimed from the service's PostgreSQL database.
+
+    Start any number, on any machines that share the service's database and data folder
+    (settings as for `plantscout serve`). A worker killed mid-job loses nothing: after
+    PLANTSCOUT_JOB_LEASE_S another process takes the job over and scans only the frames
+    left. SIGTERM / Ctrl-C parks the running job after its current frame.
+    """
+    import os
+    import signal
+    import threading
+
+    from plantscout.drone.jobs import ScanJobs
+    from plantscout.model import environment
+    from plantscout.model.lifecycle.registry import Registry
+    from plantscout.model.lifecycle.resolve import resolve_bundle
+
+    from .logs import configure_logging
+    from .work import DbQueue, process_name
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    db = _database(settings)
+    if db.backend != "postgresql":
+        db.dispose()
+        raise click.ClickException(
+            "workers share jobs through a PostgreSQL database (set PLANTSCOUT_DATABASE_URL); "
+            "with SQLite the service runs its scan jobs itself"
+        )
+    registry = Registry(environment.REGISTRY.get() or Path(settings.data_dir) / "models")
+
+    def bundle() -> Path:
+        """Asked when each job starts: a promote reaches the next job, as in the service."""
+        return resolve_bundle(registry=registry, setting=settings.model_path).path
+
+    owner = process_name("worker")
+    jobs = ScanJobs(
+        settings.resolved_scan_jobs_dir,
+        bundle,
+        threads=threads or os.cpu_count() or 1,
+        queue=DbQueue(db, owner=owner, lease_s=settings.job_lease_s),
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"worker {owner}: claiming scan jobs from {db.engine.url.host or 'the database'}")
+    try:
+        stop.wait()
+    finally:
+        jobs.stop(timeout=float(settings.graceful_shutdown_s))
+        db.dispose()

@@ -231,8 +231,10 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-# Patrol planning tables (issue 14) live in their own module; importing it here registers
-# them on Base.metadata for Alembic and for everything that imports ``models``.
+# Patrol planning tables (issue 14) and the shared work queue (issue 16) live in their own
+# modules; importing them here registers them on Base.metadata for Alembic and for everything
+# that imports ``models``.
+from . import models_work  # noqa: E402, F401
 from .models_planning import (  # noqa: E402, F401
     HistoryPoint,
     Household,

@@ -17,6 +17,11 @@ when the service shuts down. Start:
 Stop stops the watcher and the queue: a running scan job ends after its current frame and is
 parked (queued again, frames done kept), so the next start resumes it without rescanning.
 
+On PostgreSQL the scan-job queue is the shared ``work_queue`` table (:mod:`.work`): jobs
+submitted to any service process are claimed by whichever process is free — this one's
+thread (unless ``scan_jobs_in_service`` is false) or a ``plantscout worker`` — under a lease
+that another process takes over when its holder dies. On SQLite the queue stays in process.
+
 Request handlers read :attr:`Runtime.scoring` once per request; a swap replaces it with one
 attribute assignment, so a request is never split between two bundles.
 """
@@ -27,13 +32,14 @@ import logging
 import os
 from pathlib import Path
 
-from plantscout.drone.jobs import ScanJobs
+from plantscout.drone.jobs import JobQueue, ScanJobs
 from plantscout.model import IntakeLimits, PlantscoutError, Scorer, environment
 from plantscout.model.bundle import Bundle
 from plantscout.model.lifecycle.holder import Loaded, ModelHolder
 from plantscout.model.lifecycle.registry import Registry
 from plantscout.model.lifecycle.resolve import bundle_candidates
 
+from .db import Database
 from .metrics import Metrics
 from .scoring import ScoringService
 from .settings import Settings
@@ -44,24 +50,29 @@ log = logging.getLogger("plantscout.serve.runtime")
 class Runtime:
     """Owns the :class:`ModelHolder`, its registry watcher and the :class:`ScanJobs` queue."""
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, db: Database | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.db = db
         self.registry = Registry(environment.REGISTRY.get() or Path(settings.data_dir) / "models")
         self.holder = ModelHolder(self.registry, self._make_scorer, on_swap=self._on_swap)
         self.scoring: ScoringService | None = None  # swapped atomically with the model
         self.model_error: str | None = None
         self._scan_jobs: ScanJobs | None = None
+        self._runs_jobs = True
 
     # -- life ------------------------------------------------------------------------------
     def start(self) -> None:
         self._load_first_model()
+        self._runs_jobs = self.settings.scan_jobs_in_service or not self._shared_queue()
         self._scan_jobs = ScanJobs(
-            Path(self.settings.data_dir) / "scan-jobs",
+            self.settings.resolved_scan_jobs_dir,
             self._current_bundle,
             workers=1,
             threads=max(1, (os.cpu_count() or 1) - 1),  # leave a core for live scoring
-            start=self.scoring is not None,  # without a model, jobs wait (see _on_swap)
+            # without a model, jobs wait (see _on_swap)
+            start=self._runs_jobs and self.scoring is not None,
+            queue=self._job_queue(),
         )
         if self.settings.model_watch_s > 0:
             self.holder.watch(self.settings.model_watch_s)
@@ -112,8 +123,20 @@ class Runtime:
         self.scoring = ScoringService(loaded.scorer, self.settings.score_concurrency)  # type: ignore[arg-type]
         self.model_error = None
         self.metrics.set_model(loaded.identity)
-        if self._scan_jobs is not None:
+        if self._scan_jobs is not None and self._runs_jobs:
             self._scan_jobs.start()  # jobs parked for want of a model run now
+
+    def _shared_queue(self) -> bool:
+        return self.db is not None and self.db.backend == "postgresql"
+
+    def _job_queue(self) -> JobQueue | None:
+        """PostgreSQL: the shared table; otherwise None (ScanJobs' in-process queue)."""
+        if not self._shared_queue():
+            return None
+        from .work import DbQueue, process_name
+
+        assert self.db is not None
+        return DbQueue(self.db, owner=process_name("service"), lease_s=self.settings.job_lease_s)
 
     def _current_bundle(self) -> Path:
         """What a scan job starting now scores with: the holder's current bundle."""

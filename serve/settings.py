@@ -112,6 +112,24 @@ class Settings(BaseSettings):
     plan_site_radius_m: float = Field(
         30.0, gt=0, description="An inspection or track point this close to a site covers it."
     )
+    scan_jobs_dir: Path | None = Field(
+        None,
+        description="Scan-job folders (frames, outputs); default: <data_dir>/scan-jobs. Every "
+        "service and `plantscout worker` process sharing one database must see the same one.",
+    )
+    scan_jobs_in_service: bool = Field(
+        True,
+        description="Run scan jobs in this service process too. On PostgreSQL jobs are claimed "
+        "from a shared table by every service and `plantscout worker` process; false leaves "
+        "them to the workers. (SQLite: jobs always run in the service.)",
+    )
+    job_lease_s: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="PostgreSQL work queue: a job whose holder stopped renewing its lease for "
+        "this long (a killed worker) is taken over by another process.",
+    )
     # The public check page and tip-offs (issue 15): the only endpoints without a key.
     public_enabled: bool = Field(
         True, description="Serve /check, /learn and /v1/public/* (false: every one is a 404)."
@@ -208,6 +226,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'plantscout.db').resolve()}"
+
+    @property
+    def resolved_scan_jobs_dir(self) -> Path:
+        return (self.scan_jobs_dir or self.data_dir / "scan-jobs").resolve()
 
     @property
     def resolved_photo_dir(self) -> Path:

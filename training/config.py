@@ -57,6 +57,10 @@ class OptimConfig:
     balance: str = "sampler"
     label_power: float = 0.0  # label share ∝ n_label ** power (0 = every label equal)
     source_power: float = 0.5  # within a label, source share ∝ n_source ** power
+    # What a "source" is for that balance: "source" (the repository) or "source_gsd" (the
+    # repository and, for drone tiles, the tile resolution: every resolution gets its share
+    # instead of the 1 cm/px tiles, which a frame gives most of, drowning the coarse ones).
+    source_key: str = "source"
     warmup_epochs: int = 1
     workers: int = 0  # DataLoader workers (finetune mode)
 
@@ -104,6 +108,8 @@ class TrainConfig:
             raise ValueError(f"mode must be 'head' or 'finetune', not {self.mode!r}")
         if self.optim.balance not in ("sampler", "loss", "none"):
             raise ValueError("optim.balance must be 'sampler', 'loss' or 'none'")
+        if self.optim.source_key not in ("source", "source_gsd"):
+            raise ValueError("optim.source_key must be 'source' or 'source_gsd'")
         if self.calibration.recall_rule not in ("pooled", "source_mean"):
             raise ValueError("calibration.recall_rule must be 'pooled' or 'source_mean'")
         if self.data.unknown_labels not in ("error", "drop"):

@@ -87,8 +87,20 @@ def eval_tensor(record: Record, spec: Preprocessing) -> np.ndarray:
     return preprocess(decoded.image, spec)
 
 
+def balance_source(record: Record, key: str = "source") -> str:
+    """The unit sources are balanced by: the repository, or (``source_gsd``) the repository
+    and the drone tile's resolution."""
+    if key == "source_gsd" and record.is_tile and record.gsd_m:
+        return f"{record.source}@{record.gsd_m:g}"
+    return record.source
+
+
 def sample_weights(
-    records: Sequence[Record], targets: np.ndarray, label_power: float, source_power: float
+    records: Sequence[Record],
+    targets: np.ndarray,
+    label_power: float,
+    source_power: float,
+    source_key: str = "source",
 ) -> np.ndarray:
     """Per-sample weights: label share ∝ n_label**label_power, source share within a label
     ∝ n_source**source_power; weights average to 1.
@@ -98,14 +110,15 @@ def sample_weights(
     """
     n = len(records)
     label_counts = Counter(targets.tolist())
-    source_counts = Counter((int(t), r.source) for r, t in zip(records, targets, strict=True))
+    keys = [balance_source(r, source_key) for r in records]
+    source_counts = Counter((int(t), k) for k, t in zip(keys, targets, strict=True))
     label_share = {k: v**label_power for k, v in label_counts.items()}
     total = sum(label_share.values())
     weights = np.empty(n, dtype=np.float64)
-    for i, (record, target) in enumerate(zip(records, targets, strict=True)):
+    for i, (key, target) in enumerate(zip(keys, targets, strict=True)):
         t = int(target)
         sources = {s: c for (lab, s), c in source_counts.items() if lab == t}
         src_total = sum(c**source_power for c in sources.values())
-        src_share = sources[record.source] ** source_power / src_total
-        weights[i] = (label_share[t] / total) * src_share / sources[record.source]
+        src_share = sources[key] ** source_power / src_total
+        weights[i] = (label_share[t] / total) * src_share / sources[key]
     return weights * n / weights.sum()

@@ -40,6 +40,7 @@ from .data import eval_tensor
 from .evaluate import compute_metrics, score_records, write_predictions
 from .onnx_export import ExportRefused, check_parity, export_onnx
 from .report import markdown_report
+from .tiles_report import per_resolution
 from .train import load_checkpoint
 
 Log = Callable[[str], None]
@@ -186,13 +187,7 @@ def export_run(
                 "counts": {s: dict(sorted(_count(rs).items())) for s, rs in by_split.items()},
             },
             "sources": source_table(all_records),
-            "tiles": {
-                "gsd_m": tile_gsd[0] if len(tile_gsd) == 1 else tile_gsd,
-                "size_px": spec.input_size,
-                "note": "drone frames are scored as tiles resampled to this ground resolution",
-            }
-            if tile_gsd
-            else None,
+            "tiles": _tiles_section(tile_gsd, spec.input_size),
             "training": {
                 "backbone": config.model.backbone,
                 "config": checkpoint["config"],
@@ -228,6 +223,12 @@ def export_run(
             )
             metrics[options.evaluate_split] = compute_metrics(test_scored, bundle)
         extra["metrics"] = metrics
+        if extra["tiles"] and len(tile_gsd) > 1:  # a multi-resolution tile model: per resolution
+            extra["tiles"]["resolutions"] = {
+                split: per_resolution(scored)
+                for split, scored in (("val", val_scored), (options.evaluate_split, test_scored))
+                if split and scored is not None
+            }
 
         if options.int8:
             int8_tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-int8-", dir=out.parent))
@@ -281,6 +282,26 @@ def _count(records: list[Record]) -> dict[str, int]:
     for r in records:
         counts[r.label] = counts.get(r.label, 0) + 1
     return counts
+
+
+def _tiles_section(tile_gsd: list[float], size: int) -> dict[str, Any] | None:
+    """The card's ``tiles``: resolutions served (and, for several, the coarsest frame
+    scanned: ``max_gsd_m``), read by ``plantscout.drone.resolution``."""
+    if not tile_gsd:
+        return None
+    if len(tile_gsd) == 1:
+        return {
+            "gsd_m": tile_gsd[0],
+            "size_px": size,
+            "note": "drone frames are scored as tiles resampled to this ground resolution",
+        }
+    return {
+        "gsd_m": tile_gsd,
+        "max_gsd_m": tile_gsd[-1],
+        "size_px": size,
+        "note": "drone frames are scored as tiles at the finest of these resolutions not finer "
+        "than the frame; frames coarser than max_gsd_m are not scanned",
+    }
 
 
 def _ort_version() -> str:

@@ -154,7 +154,9 @@ class _Trainer:
         o = self.config.optim
         if o.balance == "none":
             return np.ones(len(split), np.float64)
-        return sample_weights(split.records, split.targets, o.label_power, o.source_power)
+        return sample_weights(
+            split.records, split.targets, o.label_power, o.source_power, o.source_key
+        )
 
     def optimiser(self, head: nn.Module, body: nn.Module | None) -> torch.optim.Optimizer:
         o = self.config.optim

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import UploadFile
 from pydantic import BaseModel, Field
@@ -32,6 +32,12 @@ class ScanJobForm(FramesForm):
     focal_length_mm: float | None = Field(None, gt=0, le=10_000)
     assume_nadir: bool = True
     include_thermal: bool = False
+    mode: Literal["full", "cascade"] = Field(
+        "full",
+        description="full: every tile at the fine resolution; cascade: the frame coarsely "
+        "first, then full resolution only where the coarse pass is not sure (needs a "
+        "multi-resolution bundle whose card has cascade thresholds; else scanned in full).",
+    )
 
 
 class JobLinks(BaseModel):

@@ -41,6 +41,7 @@ def scan_options(form: ScanJobForm) -> ScanOptions:
         focal_length_mm=form.focal_length_mm,
         assume_nadir=form.assume_nadir,
         skip_thermal=not form.include_thermal,
+        mode=form.mode,
     )
 
 

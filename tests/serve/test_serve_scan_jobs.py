@@ -232,3 +232,28 @@ def test_job_status_and_outputs_name_frames_never_server_paths(service) -> None:
         and "/scan-jobs/" not in text.replace(f"/v1/scan-jobs/{job.json()['id']}", "")
         for text in texts
     )
+
+
+def test_scan_mode_is_a_job_option_and_an_unknown_mode_is_refused(service) -> None:
+    """``mode=cascade`` travels with the job (the service's single-resolution bundle then
+    scans in full, with a note); an unknown mode is a 422 that creates no job."""
+    auth = service.auth("inspector")
+    listed = service.client.get("/v1/scan-jobs", headers=auth).json()["items"]
+    bad = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("a.jpg", _frame(True, 7), "image/jpeg"))],
+        data={"mode": "fast"},
+        headers=auth,
+    )
+    assert bad.status_code == 422, bad.text
+    assert service.client.get("/v1/scan-jobs", headers=auth).json()["items"] == listed
+    good = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("a.jpg", _frame(True, 8), "image/jpeg"))],
+        data={"mode": "cascade", "tile_px": "128"},
+        headers=auth,
+    )
+    assert good.status_code == 202, good.text
+    assert good.json()["options"]["mode"] == "cascade"
+    status = _wait(service, good.json()["id"])
+    assert status["state"] == "done" and status["summary"]["frames"] == 1

@@ -23,17 +23,33 @@ import click
     help="Override a config value, e.g. --set optim.epochs=5 --set data.manifest=x.csv.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--features-only",
+    is_flag=True,
+    help="Head mode: only fill the trunk-feature store (resumable; progress in the log).",
+)
 def train_app(
-    config_file: Path, run_dir: Path | None, overrides: tuple[str, ...], quiet: bool
+    config_file: Path,
+    run_dir: Path | None,
+    overrides: tuple[str, ...],
+    quiet: bool,
+    features_only: bool,
 ) -> None:
     """Train a classifier as CONFIG_FILE (TOML or YAML) describes."""
     from .config import load_config
-    from .train import train
+    from .train import fill_features, train
 
     try:
         config = load_config(config_file, list(overrides))
     except (ValueError, TypeError) as exc:
         raise click.ClickException(f"{config_file}: {exc}") from exc
+    if features_only:
+        try:
+            n = fill_features(config, log=click.echo, progress=not quiet)
+        except (ValueError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"features stored for {n} images under {config.cache_dir}")
+        return
     try:
         result = train(config, run_dir, log=click.echo, progress=not quiet)
     except (ValueError, FileNotFoundError) as exc:

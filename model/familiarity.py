@@ -94,10 +94,16 @@ class Familiarity:
                 f"{rule.references} rows"
             )
         self.rule = rule
-        self.references = normalise(references)
+        self.references = normalise(np.asarray(references, np.float32))
 
     def __call__(self, embeddings: np.ndarray) -> np.ndarray:
         return topk_mean_similarity(embeddings, self.references, self.rule.k)
+
+
+def as_stored(references: np.ndarray) -> np.ndarray:
+    """References as a bundle holds and a Familiarity uses them: L2-normalised, rounded to
+    float16, normalised again (so training measures exactly what serving will)."""
+    return normalise(normalise(references).astype(np.float16).astype(np.float32))
 
 
 def references_bytes(references: np.ndarray) -> bytes:

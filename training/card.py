@@ -16,11 +16,13 @@ from plantscout.datasets import Record
 from plantscout.model import Card, Preprocessing
 from plantscout.model.bundle import (
     CARD_SCHEMA,
+    CARD_SCHEMA_FAMILIARITY,
     EMBEDDING_OUTPUT,
     INPUT_NAME,
     LOGITS_OUTPUT,
     ONNX_FILE,
 )
+from plantscout.model.familiarity import FamiliarityRule
 
 from .policy import stand_in_target
 
@@ -138,6 +140,7 @@ def build_card(
     records: Sequence[Record],
     extra: dict[str, Any],
     notes: Sequence[dict[str, str]] = (),
+    familiarity: FamiliarityRule | None = None,
 ) -> Card:
     label_entries = []
     for key in labels:
@@ -150,7 +153,7 @@ def build_card(
             entry["review_for"] = target
         label_entries.append(entry)
     data: dict[str, Any] = {
-        "schema": CARD_SCHEMA,
+        "schema": CARD_SCHEMA_FAMILIARITY if familiarity is not None else CARD_SCHEMA,
         "name": name,
         "version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -174,4 +177,6 @@ def build_card(
         **extra,
     }
     data["calibration"] = {**extra.get("calibration", {}), "temperature": temperature}
+    if familiarity is not None:
+        data["familiarity"] = familiarity.as_dict()
     return Card.from_dict(data)  # validates: stand-ins without alert, labels, sha256 format

@@ -527,9 +527,23 @@ def train(
         f"training {config.name} {config.version}: {config.mode} mode, "
         f"{config.model.backbone}, device {trainer.device}, run {run_dir}"
     )
-    if config.mode == "head":
-        return train_head_mode(trainer, splits)
-    return train_finetune_mode(trainer, splits)
+    if config.mode != "head":
+        return train_finetune_mode(trainer, splits)
+    result = train_head_mode(trainer, splits)
+    if config.calibration.fit_on == "out_of_source":
+        run_protocol(config, splits, run_dir, log)
+    return result
+
+
+def run_protocol(config: TrainConfig, splits: dict[str, Split], run_dir: Path, log: Log) -> Path:
+    """The out-of-source protocol's predictions, saved for ``export`` to calibrate on."""
+    from .export import OUT_OF_SOURCE_FILE
+    from .oos import run_out_of_source
+
+    records = [r for name in ("train", "val", "test") for r in splits[name].records]
+    log("out-of-source protocol: one head per held-out source family")
+    oos = run_out_of_source(config, records, log=log)
+    return oos.save(run_dir / OUT_OF_SOURCE_FILE)
 
 
 def fill_features(config: TrainConfig, *, log: Log = print, progress: bool = False) -> int:

@@ -21,6 +21,7 @@ from plantscout.model import TAXONOMY
 
 from .dedup import DEFAULT_MAX_DHASH, DEFAULT_MAX_PHASH, deduplicate
 from .records import Record, manifest_hash, write_records
+from .reserved import is_reserved
 from .sources import SourceInfo, apply_sources, undescribed_sources
 from .split import DEFAULT_FRACTIONS, assign_splits, check_disjoint
 from .tiles import TileSpec, tile_frame
@@ -77,6 +78,7 @@ def build_dataset(
     sources: Sequence[SourceInfo] = (),
     input_names: Sequence[str] = (),
     progress: Progress = _no_progress,
+    extra_info: Mapping[str, Any] | None = None,
 ) -> BuildResult:
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,8 @@ def build_dataset(
     )
     rejected: list[tuple[Record, str]] = [(c.record, c.error or "") for c in checked if not c.ok]
     dedup = deduplicate(checked, max_phash=options.max_phash, max_dhash=options.max_dhash)
-    rejected += dedup.dropped
+    copies = drop_copies_of_reserved(dedup)
+    rejected += dedup.dropped + copies
     split = assign_splits(dedup.records, seed=options.seed, fractions=options.fractions)
 
     final: list[Record] = []
@@ -132,6 +135,7 @@ def build_dataset(
             "near_pairs": sum(p.kind == "near" for p in dedup.pairs),
             "cross_label_pairs": sum(p.cross_label for p in dedup.pairs),
             "merged_groups": dedup.merged_groups,
+            "copies_of_reserved_dropped": len(copies),
         },
         "tiles": options.tiles.as_dict(),
         "counts": {
@@ -140,9 +144,37 @@ def build_dataset(
             "untiled_frames": len(untiled),
             "records": len(final),
         },
+        **dict(extra_info or {}),
     }
     (out / INFO_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return BuildResult(final, manifest, info)
+
+
+def drop_copies_of_reserved(dedup: Any) -> list[tuple[Record, str]]:
+    """Remove images that duplicate (exactly or nearly) an image of a reserved repository.
+
+    Issue 11 reserves whole repositories *and other copies of them* for independent
+    evaluation. plants-v1 holds the usable part of those repositories; a photo fetched from
+    another repository that duplicates one of them is such a copy (web photos travel between
+    scrapes), so it is dropped and reported, never trained on.
+    """
+    by_path = {str(r.path): r for r in dedup.records}
+    by_path.update({str(r.path): r for r, _ in dedup.dropped})
+    drop: dict[str, str] = {}
+    for pair in dedup.pairs:
+        a, b = by_path.get(pair.a), by_path.get(pair.b)
+        if a is None or b is None or is_reserved(a.source) == is_reserved(b.source):
+            continue
+        copy, original = (b, a) if is_reserved(a.source) else (a, b)
+        drop.setdefault(str(copy.path), f"copy of reserved {original.source} image {original.path}")
+    kept = [r for r in dedup.records if str(r.path) not in drop]
+    dropped = [(r, drop[str(r.path)]) for r in dedup.records if str(r.path) in drop]
+    # Byte-identical copies were already dropped by de-duplication (the base set comes
+    # first); name the reason for those too.
+    already = [(r, drop[str(r.path)]) for r, _ in dedup.dropped if str(r.path) in drop]
+    dedup.dropped = [(r, why) for r, why in dedup.dropped if str(r.path) not in drop]
+    dedup.records = kept
+    return dropped + already
 
 
 def _write_duplicates(path: Path, pairs: Sequence[Any]) -> None:

@@ -35,6 +35,10 @@ COLUMNS: tuple[str, ...] = (
     "crop",
     "source_path",
     "commit",
+    "taxon_zh",
+    "scene",
+    "source_family",
+    "licence_flag",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label")
 KINDS = ("photo", "drone_frame", "drone_tile")
@@ -63,6 +67,12 @@ class Record:
     crop: str = ""  # drone tiles: "x,y,w,h" in the parent frame's pixels
     source_path: str = ""
     commit: str = ""
+    taxon_zh: str = ""  # Chinese name of the taxon (datasets/sources/taxa.csv)
+    scene: str = ""  # what the photo shows: field, seedling, flowering, indoor, diseased, dried …
+    # The unit a leave-one-source-out evaluation leaves out: the repository, and for
+    # repositories whose folders are separate collections, "owner/name:family".
+    source_family: str = ""
+    licence_flag: str = ""  # open | research_only | none_stated (see datasets/licence_flags.py)
 
     def with_(self, **changes: object) -> Record:
         return replace(self, **changes)

@@ -8,6 +8,10 @@ and the folder the image came from, ignoring folder names that only say which sp
 publisher used (``train``, ``test``, ``valid`` ...), so a species split across a publisher's
 train and test folders stays one family.
 
+A family that holds *every* training image of a label (plants-v2 names Oxford 102 Flowers one
+family, and it holds all ornamental poppies) is split into its folders: a fold that leaves
+a label with nothing to learn from measures the missing label, not transfer.
+
 Each fold holds out families of one source. A source with more families than
 ``max_folds_per_source`` has them dealt round-robin (sorted by name) into that many folds,
 so the protocol's cost stays bounded while every family is still scored by a model that
@@ -44,8 +48,11 @@ SPLIT_FOLDERS = frozenset(
 def family_of(record: Record) -> str:
     """The record's source family: the manifest's ``source_family``, else derived."""
     explicit = str(getattr(record, "source_family", "") or "").strip()
-    if explicit:
-        return explicit
+    return explicit or folder_family(record)
+
+
+def folder_family(record: Record) -> str:
+    """``source:folder`` from the path the image had in its repository (split folders out)."""
     source = record.source or "unknown source"
     folders = [
         part
@@ -64,13 +71,28 @@ class Fold:
     families: tuple[str, ...]
 
 
+def protocol_families(records: Sequence[Record]) -> list[str]:
+    """Each record's family for the protocol: ``family_of``, with a family that holds every
+    training image of some label split into its folders (``folder_family``)."""
+    families = [family_of(r) for r in records]
+    train_labels: dict[str, set[str]] = defaultdict(set)  # label -> families with train images
+    for record, family in zip(records, families, strict=True):
+        if record.split == "train":
+            train_labels[record.label].add(family)
+    whole = {next(iter(f)) for f in train_labels.values() if len(f) == 1}
+    return [
+        folder_family(r) if family in whole and folder_family(r) != family else family
+        for r, family in zip(records, families, strict=True)
+    ]
+
+
 def make_folds(records: Sequence[Record], max_folds_per_source: int = 10) -> list[Fold]:
     """Folds covering every family exactly once, in a stable order."""
     if max_folds_per_source < 1:
         raise ValueError("max_folds_per_source must be at least 1")
     by_source: dict[str, set[str]] = defaultdict(set)
-    for record in records:
-        by_source[record.source or "unknown source"].add(family_of(record))
+    for record, family in zip(records, protocol_families(records), strict=True):
+        by_source[record.source or "unknown source"].add(family)
     folds: list[Fold] = []
     for source in sorted(by_source):
         families = sorted(by_source[source])
@@ -85,4 +107,4 @@ def make_folds(records: Sequence[Record], max_folds_per_source: int = 10) -> lis
 def fold_index(records: Sequence[Record], folds: Sequence[Fold]) -> list[int]:
     """For each record, the index of the fold that holds its family out."""
     where = {family: i for i, fold in enumerate(folds) for family in fold.families}
-    return [where[family_of(r)] for r in records]
+    return [where[family] for family in protocol_families(records)]

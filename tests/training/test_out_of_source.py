@@ -15,11 +15,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from plantscout.datasets import read_records
+from plantscout.datasets import Record, read_records
 from plantscout.model import load_bundle
 from plantscout.training.cli import export_app, train_app
 from plantscout.training.evaluate_cli import app as evaluate_app
-from plantscout.training.families import family_of, fold_index, make_folds
+from plantscout.training.families import (
+    family_of,
+    fold_index,
+    make_folds,
+    protocol_families,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "training" / "configs" / "lite0-head.toml"
@@ -53,11 +58,34 @@ def test_every_family_is_held_out_exactly_once(tiny_dataset: Path) -> None:
     records = read_records(tiny_dataset)
     folds = make_folds(records, max_folds_per_source=2)
     families = [f for fold in folds for f in fold.families]
-    assert sorted(families) == sorted({family_of(r) for r in records})  # once each
+    assert sorted(families) == sorted(set(protocol_families(records)))  # once each
     assert max(sum(1 for f in folds if f.source == s) for s in {f.source for f in folds}) <= 2
     where = fold_index(records, folds)
     for record, i in zip(records, where, strict=True):
         assert folds[i].source == record.source
+
+
+def test_families_follow_the_manifest_then_the_folders() -> None:
+    def record(label: str, source: str, path: str, split: str = "train", family: str = ""):
+        return Record(
+            path=Path("/x.jpg"), label=label, split=split, source=source,
+            source_path=path, source_family=family,
+        )  # fmt: skip
+
+    flowers = [
+        record("ornamental_poppy", "u/flowers", "flowers/train/26/a.jpg", family="u/flowers"),
+        record("ornamental_poppy", "u/flowers", "flowers/test/26/b.jpg", "test", "u/flowers"),
+        record("other_plant", "u/flowers", "flowers/valid/7/c.jpg", family="u/flowers"),
+        record("other_plant", "s/seedlings", "train/Maize/d.png"),
+        record("other_plant", "s/seedlings", "test_images/e.png"),
+    ]
+    assert family_of(flowers[0]) == "u/flowers"  # the manifest's column wins
+    assert family_of(flowers[3]) == "s/seedlings:Maize"  # else the folder, split folders out
+    assert family_of(flowers[4]) == "s/seedlings"
+    # u/flowers holds every training poppy: split into its folders, train/test kept together
+    assert protocol_families(flowers)[:3] == ["u/flowers:flowers/26"] * 2 + ["u/flowers:flowers/7"]
+    folds = make_folds(flowers, max_folds_per_source=1)
+    assert [(f.source, len(f.families)) for f in folds] == [("s/seedlings", 2), ("u/flowers", 2)]
 
 
 def test_card_holds_both_protocols_and_the_gate(oos_export: Path, tiny_dataset: Path) -> None:
@@ -69,6 +97,7 @@ def test_card_holds_both_protocols_and_the_gate(oos_export: Path, tiny_dataset: 
     assert oos["images"] == len(read_records(tiny_dataset))  # every image, every split
     assert oos["protocol"]["folds"] >= 2 and "cross_fitted" in oos
     assert set(oos["per_family"]) == {family_of(r) for r in read_records(tiny_dataset)}
+    assert sum(oos["protocol"]["held_out_per_fold"].values()) == oos["images"]
     gate = card.familiarity
     assert gate is not None and gate.label == "cannabis" and gate.alert_min is not None
     assert bundle.familiarity is not None

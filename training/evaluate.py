@@ -97,6 +97,23 @@ def score_records(
     )
 
 
+def take(scored: Scored, rows: Sequence[int] | np.ndarray) -> Scored:
+    """The scored images at ``rows`` (a subset, or a reordering), every field aligned."""
+    rows = np.asarray(rows, np.int64)
+    return Scored(
+        records=[scored.records[i] for i in rows],
+        labels=scored.labels,
+        targets=scored.targets[rows],
+        probs=scored.probs[rows],
+        logits=scored.logits[rows],
+        verdicts=[scored.verdicts[i] for i in rows],
+        levels={k: [v[i] for i in rows] for k, v in scored.levels.items()},
+        temperature=scored.temperature,
+        familiarity=None if scored.familiarity is None else scored.familiarity[rows],
+        embeddings=None if scored.embeddings is None else scored.embeddings[rows],
+    )
+
+
 def level_of(species: Any) -> str | None:
     return species.level.value if species is not None and species.level else None
 

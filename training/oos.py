@@ -34,7 +34,7 @@ from plantscout.model.score import score_from_logits
 
 from .calibration import Calibration, calibrate
 from .config import TrainConfig
-from .evaluate import Scored, level_of
+from .evaluate import Scored, level_of, take
 from .families import Fold, fold_index, make_folds
 from .featurestore import record_key
 
@@ -358,7 +358,7 @@ def cross_fitted(oos: OutOfSource, card: Card, config: TrainConfig) -> Scored:
     order = np.concatenate([rows for rows, _ in parts])
     inverse = np.argsort(order)
     merged = _concat([s for _, s in parts])
-    return _take(merged, inverse)
+    return take(merged, inverse)
 
 
 def _concat(parts: Sequence[Scored]) -> Scored:
@@ -375,18 +375,4 @@ def _concat(parts: Sequence[Scored]) -> Scored:
         familiarity=None
         if first.familiarity is None
         else np.concatenate([p.familiarity for p in parts]),
-    )
-
-
-def _take(scored: Scored, order: np.ndarray) -> Scored:
-    return Scored(
-        records=[scored.records[i] for i in order],
-        labels=scored.labels,
-        targets=scored.targets[order],
-        probs=scored.probs[order],
-        logits=scored.logits[order],
-        verdicts=[scored.verdicts[i] for i in order],
-        levels={k: [v[i] for i in order] for k, v in scored.levels.items()},
-        temperature=scored.temperature,
-        familiarity=None if scored.familiarity is None else scored.familiarity[order],
     )

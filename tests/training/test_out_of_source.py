@@ -108,11 +108,19 @@ def test_card_holds_both_protocols_and_the_gate(oos_export: Path, tiny_dataset: 
 def test_check_card_refits_the_folds_and_reproduces_them(
     oos_export: Path, tiny_dataset: Path, tmp_path: Path
 ) -> None:
+    import shutil
+
+    # The bundle to compare with "never saw" the texture source: only its images are compared.
+    older = tmp_path / "older"
+    shutil.copytree(oos_export, older)
+    card = json.loads((older / "card.json").read_text())
+    card["sources"] = [s for s in card["sources"] if s["source"] != "pan8915/DeepTexture"]
+    (older / "card.json").write_text(json.dumps(card))
     result = CliRunner().invoke(
         evaluate_app,
         [
             str(oos_export), "--data", str(tiny_dataset), "--protocol", "out-of-source",
-            "--no-plots", "--check-card", "--out", str(tmp_path / "oos"),
+            "--no-plots", "--check-card", "--out", str(tmp_path / "oos"), "--compare", str(older),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -124,6 +132,11 @@ def test_check_card_refits_the_folds_and_reproduces_them(
         metrics["targets"]
         == load_bundle(oos_export).card.extra["metrics"]["out_of_source"]["targets"]
     )
+    textures = sum(1 for r in read_records(tiny_dataset) if r.source == "pan8915/DeepTexture")
+    assert f"comparing on {textures} images from 1 sources" in result.output
+    comparison = json.loads((tmp_path / "oos" / "compare.json").read_text())
+    assert comparison["images"] == textures
+    assert set(comparison["per_label"]) == {"background"}
 
 
 def test_check_card_fails_when_the_card_disagrees(

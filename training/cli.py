@@ -96,6 +96,14 @@ def train_app(
 @click.option("--name", default=None, help="Bundle name (default: the config's).")
 @click.option("--version", "version_", default=None, help="Bundle version (default: the config's).")
 @click.option("--no-plots", is_flag=True)
+@click.option(
+    "--also-evaluate",
+    "also_evaluate",
+    multiple=True,
+    metavar="KEY=MANIFEST",
+    help="Also measure the test split of another built dataset into the card's metrics[KEY] "
+    "(e.g. plants-v1-test=data/plants-v1/manifest.csv, which CI can rebuild).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def export_app(
@@ -111,6 +119,7 @@ def export_app(
     name: str | None,
     version_: str | None,
     no_plots: bool,
+    also_evaluate: tuple[str, ...],
     force: bool,
     quiet: bool,
 ) -> None:
@@ -135,6 +144,7 @@ def export_app(
         force=force,
         name=name,
         version=version_,
+        also_evaluate=tuple(_key_path(item) for item in also_evaluate),
     )
     try:
         result = export_run(
@@ -151,3 +161,10 @@ def export_app(
         value = "—" if t["value"] is None else f"{t['value']:.4f}"
         mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
         click.echo(f"  {key:<42} {value:>8}   target {t['target']}   {mark}")
+
+
+def _key_path(item: str) -> tuple[str, Path]:
+    key, sep, path = item.partition("=")
+    if not sep or not key or not Path(path).is_file():
+        raise click.BadParameter(f"{item!r}: expected KEY=MANIFEST with an existing manifest")
+    return key, Path(path)

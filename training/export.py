@@ -77,6 +77,9 @@ class ExportOptions:
     name: str | None = None
     version: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # More test sets measured into the card: (card key, built manifest), e.g.
+    # ("plants-v1-test", data/plants-v1/manifest.csv) — a set CI can rebuild from ../shared.
+    also_evaluate: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass
@@ -466,6 +469,8 @@ def _measure(
         ]
         test_scored = score_records(bundle, records, threads=options.threads, progress=progress)
         metrics[options.evaluate_split] = compute_metrics(test_scored, bundle)
+    for key, manifest in options.also_evaluate:
+        metrics[key] = _other_test_set(bundle, run, manifest, options, progress)
     if decision.out_of_source is not None:
         from .protocol import out_of_source_metrics
 
@@ -473,6 +478,27 @@ def _measure(
             decision.out_of_source, bundle, run.config
         )[1]
     return metrics, test_scored
+
+
+def _other_test_set(
+    bundle: Bundle, run: _Run, manifest: Path, options: ExportOptions, progress: Progress
+) -> dict[str, Any]:
+    """The test split of another built dataset, and how many of its images this bundle
+    trained or early-stopped on (a re-split dataset can move test images into training)."""
+    from .featurestore import record_key
+
+    records = [r for r in read_records(manifest) if r.split == "test" and r.label in run.labels]
+    seen = {record_key(r) for r in run.by_split["train"] + run.by_split["val"]}
+    result = compute_metrics(
+        score_records(bundle, records, threads=options.threads, progress=progress), bundle
+    )
+    result["data"] = {
+        "manifest": str(manifest),
+        "split": "test",
+        "dataset_hash": load_info(manifest.parent).get("manifest_hash"),
+        "images_in_this_bundles_train_or_val": sum(record_key(r) in seen for r in records),
+    }
+    return result
 
 
 # -- 7. the evaluation folder ------------------------------------------------------------

@@ -42,7 +42,7 @@ import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:
-    from plantscout.model.drone import ScanOptions
+    from plantscout.drone import ScanOptions
 
 SIZES = {"12MP": (4000, 3000), "20MP": (5472, 3648), "100MP": (11552, 8672)}
 
@@ -82,9 +82,9 @@ def vm_hwm_mb() -> float:
 
 def measure_child(frame: str, model: str, mode: str, threads: int) -> None:
     """Runs in a fresh process: print one JSON line with memory and time."""
+    from plantscout.drone import ScanOptions, scan_frame
+    from plantscout.drone import frames as frames_module
     from plantscout.model import Scorer
-    from plantscout.model.drone import ScanOptions, scan_frame
-    from plantscout.model.drone import frames as frames_module
 
     scorer = Scorer(model, intra_op_threads=threads)
     scorer.score_tiles([np.zeros((scorer.card.preprocessing.input_size,) * 2 + (3,), np.uint8)])
@@ -123,7 +123,7 @@ def speed_child(
     """Runs in a fresh process: scan a folder like the CLI does; wall and CPU seconds."""
     import resource
 
-    from plantscout.model.drone.runner import collect_frames, scan_flight
+    from plantscout.drone.runner import collect_frames, scan_flight
 
     frames = collect_frames([folder])
     cpu0 = _cpu(resource)
@@ -257,7 +257,7 @@ def main() -> None:
         return
     if args.speed:
         folder, model, workers, threads, out = args.speed
-        from plantscout.model.drone import ScanOptions
+        from plantscout.drone import ScanOptions
 
         options = ScanOptions(
             gsd_m=args.gsd_cm / 100 if args.gsd_cm else None, overlap=args.overlap

@@ -39,7 +39,7 @@ import numpy as np
 
 from plantscout.datasets import Record, read_records
 from plantscout.model import Score, Scorer, load_bundle
-from plantscout.model.gallery import Gallery, Negative, Reference, apply_gallery
+from plantscout.model.gallery.gallery import Gallery, Negative, Reference, apply_gallery
 
 
 def score_all(scorer: Scorer, records: list[Record]) -> list[Score]:

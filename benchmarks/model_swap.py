@@ -30,7 +30,7 @@ import httpx
 import uvicorn
 
 from plantscout.model import load_bundle
-from plantscout.model.registry import Registry
+from plantscout.model.lifecycle.registry import Registry
 from plantscout.model.testing import build_tiny_bundle
 from plantscout.serve.app import create_app
 from plantscout.serve.keys import mint_key

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .environment import MODEL
 from .errors import BundleError, NoDefaultModel
 from .familiarity import Familiarity, FamiliarityRule, load_familiarity
 from .preprocess import Preprocessing
@@ -34,7 +35,7 @@ EMBEDDING_OUTPUT = "embedding"
 
 RELEASES_DIR = Path(__file__).resolve().parent / "releases"
 DEFAULT_POINTER = RELEASES_DIR / "DEFAULT"
-MODEL_ENV = "PLANTSCOUT_MODEL"
+MODEL_ENV = MODEL.name
 
 
 @dataclass(frozen=True)
@@ -395,7 +396,7 @@ def resolve_bundle_path(path: str | os.PathLike[str] | None) -> Path:
     """Explicit path > $PLANTSCOUT_MODEL > the release named in ``model/releases/DEFAULT``."""
     if path is not None:
         return Path(path).expanduser().resolve()
-    env = os.environ.get(MODEL_ENV)
+    env = MODEL.get()
     if env:
         return Path(env).expanduser().resolve()
     return default_bundle_path()

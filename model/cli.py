@@ -1,4 +1,9 @@
-"""``plantscout score IMAGE...``: score photos from the command line."""
+"""``plantscout score IMAGE...``: score photos from the command line.
+
+Without ``--model`` the bundle comes from :func:`plantscout.model.lifecycle.resolve.resolve_bundle`
+(the registry's current bundle, else ``$PLANTSCOUT_MODEL``, else the released default), the
+same order every command and the service follow.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,20 @@ import click
 
 from .errors import ImageError, PlantscoutError
 
-
-@click.command(name="score")
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
+# The --model option of every command that scores: one spelling of the order it falls back on.
+model_option = click.option(
     "--model",
     "-m",
     type=click.Path(path_type=Path),
     default=None,
-    help="Bundle directory (default: the released default bundle).",
+    help="Bundle directory (default: the registry's current bundle, else $PLANTSCOUT_MODEL, "
+    "else the released default).",
 )
+
+
+@click.command(name="score")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@model_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per image.")
 @click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads."
@@ -47,10 +56,11 @@ def app(
     lang: str,
 ) -> None:
     """Score each IMAGE and print its verdict. Exit code 1 if any image could not be read."""
+    from .lifecycle.resolve import resolve_bundle
     from .scorer import Scorer
 
     try:
-        scorer = Scorer(model, intra_op_threads=threads, batch_size=batch_size)
+        scorer = Scorer(resolve_bundle(model).path, intra_op_threads=threads, batch_size=batch_size)
     except PlantscoutError as exc:
         raise click.ClickException(exc.message) from exc
 

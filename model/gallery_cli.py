@@ -20,16 +20,10 @@ from pathlib import Path
 
 import click
 
+from .cli import model_option
 from .errors import PlantscoutError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})
-_MODEL = click.option(
-    "--model",
-    "-m",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Bundle directory (default: the registry's current bundle, else the released default).",
-)
 _GALLERY = click.option(
     "--gallery",
     "-g",
@@ -46,17 +40,17 @@ def app() -> None:
 
 
 def _scorer(model: Path | None):
-    from .registry import resolve_bundle
+    from .lifecycle.resolve import resolve_bundle
     from .scorer import Scorer
 
     try:
-        return Scorer(resolve_bundle(model), intra_op_threads=None)
+        return Scorer(resolve_bundle(model).path, intra_op_threads=None)
     except PlantscoutError as exc:
         raise click.ClickException(exc.message) from exc
 
 
 def _load_or_new(path: Path, scorer, name: str | None = None):
-    from .gallery import Gallery
+    from .gallery.gallery import Gallery
 
     try:
         if path.exists():
@@ -91,7 +85,7 @@ def _report_errors(errors: list[tuple[Path, str]]) -> None:
 @click.argument("label")
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 @click.option("--source", default="", help="Where the photos came from (office, case, site).")
 @click.option("--licence", default="", help="Licence or terms of use of the photos.")
 @click.option(
@@ -109,8 +103,8 @@ def add(
     group: str | None,
 ) -> None:
     """Add IMAGES (files or folders) as references of LABEL; creates the gallery if needed."""
-    from .gallery import Reference, check_label
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Reference, check_label
+    from .gallery.gallery_scoring import embed_files
 
     try:
         check_label(label)
@@ -140,7 +134,7 @@ def add(
 @app.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 @click.option("--label", default="", help="What the photos show, if known (e.g. ornamental_poppy).")
 @click.option("--source", default="", help="Where the photos came from.")
 def negatives(
@@ -148,8 +142,8 @@ def negatives(
 ) -> None:
     """Add photos known NOT to show the gallery's labels (look-alikes first): they bound false
     matches, and enough of them (300+) let a controlled label raise alerts, not just reviews."""
-    from .gallery import Negative
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Negative
+    from .gallery.gallery_scoring import embed_files
 
     scorer = _scorer(model)
     gallery = _load_or_new(gallery_path, scorer)
@@ -168,7 +162,7 @@ def negatives(
 @app.command(name="from-manifest")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 @click.option(
     "--label", "labels", multiple=True, required=True, help="Label(s) to add as references."
 )
@@ -190,8 +184,8 @@ def from_manifest(
 
     Licence, source and group come from each row, so attribution stays with every reference.
     """
-    from .gallery import Negative, Reference
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Negative, Reference
+    from .gallery.gallery_scoring import embed_files
 
     with open(manifest, newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if not groups or r.get("group") in groups]
@@ -240,7 +234,7 @@ def list_(gallery_path: Path, as_json: bool, show_refs: bool) -> None:
     """What the gallery holds: bundle, labels, calibration (thresholds and their evidence)."""
     from dataclasses import asdict
 
-    from .gallery import Gallery
+    from .gallery.gallery import Gallery
 
     try:
         gallery = Gallery.load(gallery_path)
@@ -277,7 +271,7 @@ def list_(gallery_path: Path, as_json: bool, show_refs: bool) -> None:
 )
 def remove(gallery_path: Path, label: str | None, sha256: str | None) -> None:
     """Remove references by label and/or image sha256."""
-    from .gallery import Gallery
+    from .gallery.gallery import Gallery
 
     try:
         gallery = Gallery.load(gallery_path)
@@ -292,11 +286,11 @@ def remove(gallery_path: Path, label: str | None, sha256: str | None) -> None:
 @app.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_GALLERY
-@_MODEL
+@model_option
 def score(images: tuple[Path, ...], gallery_path: Path, model: Path | None) -> None:
     """Score IMAGES with the classifier and the gallery (JSON lines)."""
-    from .gallery import Gallery
-    from .gallery_scoring import GalleryScorer
+    from .gallery.gallery import Gallery
+    from .gallery.gallery_scoring import GalleryScorer
 
     scorer = _scorer(model)
     try:
@@ -319,7 +313,7 @@ def score(images: tuple[Path, ...], gallery_path: Path, model: Path | None) -> N
 
 @app.command()
 @_GALLERY
-@_MODEL
+@model_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def rebuild(gallery_path: Path, model: Path | None, out: Path) -> None:
     """Re-embed a gallery's stored photos with another bundle (after a model upgrade).
@@ -327,8 +321,8 @@ def rebuild(gallery_path: Path, model: Path | None, out: Path) -> None:
     Each photo is read again from the path it was added from and must still have the same
     sha256; photos that moved or changed are listed and left out.
     """
-    from .gallery import Gallery, Negative, Reference
-    from .gallery_scoring import embed_files
+    from .gallery.gallery import Gallery, Negative, Reference
+    from .gallery.gallery_scoring import embed_files
 
     old = Gallery.load(gallery_path)
     scorer = _scorer(model)

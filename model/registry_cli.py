@@ -4,6 +4,7 @@
     plantscout model list
     plantscout model promote plantscout-1.3.0-3f2a…      # a running service swaps within seconds
     plantscout model rollback
+    plantscout model which                                # what `score` and `scan` use now
 
 The registry folder is ``--registry``, else ``$PLANTSCOUT_REGISTRY``, else ``var/models``
 (the service's default data folder). A running service watches its ``CURRENT`` pointer.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from .cli import model_option
 from .errors import PlantscoutError
 
 _REGISTRY = click.option(
@@ -30,7 +32,7 @@ _REGISTRY = click.option(
 
 
 def _registry(root: Path | None):
-    from .registry import Registry
+    from .lifecycle.registry import Registry
 
     return Registry(root)
 
@@ -146,12 +148,38 @@ def show(version: str | None, root: Path | None) -> None:
     click.echo(json.dumps(entry.bundle.card.as_dict(), ensure_ascii=False, indent=2))
 
 
+@app.command()
+@model_option
+@_REGISTRY
+@click.option("--json", "as_json", is_flag=True, help="Print path, source and identity as JSON.")
+def which(model: Path | None, root: Path | None, as_json: bool) -> None:
+    """The bundle `score`, `scan` and `gallery` use now, and which step of the order chose it.
+
+    The order: --model, else the registry's current bundle, else $PLANTSCOUT_MODEL, else the
+    released default.
+    """
+    from .bundle import load_bundle
+    from .lifecycle.resolve import resolve_bundle
+
+    try:
+        choice = resolve_bundle(model, registry=_registry(root))
+        bundle = load_bundle(choice.path, check_onnx=False)
+    except PlantscoutError as exc:
+        raise click.ClickException(exc.message) from exc
+    if as_json:
+        data = {"path": str(choice.path), "source": choice.source, "key": choice.key}
+        click.echo(json.dumps({**data, "model": bundle.identity()}, ensure_ascii=False))
+        return
+    click.echo(f"{bundle.name} {bundle.version} ({bundle.sha256[:12]})")
+    click.echo(f"  from {choice.describe()}")
+
+
 @app.command(name="attach-gallery")
 @click.argument("gallery_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_REGISTRY
 def attach_gallery(gallery_file: Path, root: Path | None) -> None:
     """Use GALLERY_FILE with the bundle it was built on (a running service reloads it)."""
-    from .gallery import Gallery
+    from .gallery.gallery import Gallery
 
     registry = _registry(root)
     try:

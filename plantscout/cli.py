@@ -26,7 +26,7 @@ class CommandSpec:
 COMMANDS: dict[str, CommandSpec] = {
     "score": CommandSpec("plantscout.model.cli:app", "Score photos with a model bundle."),
     "scan": CommandSpec(
-        "plantscout.model.drone.cli:app", "Scan drone frames or orthomosaics for suspected spots."
+        "plantscout.drone.cli:app", "Scan drone frames or orthomosaics for suspected spots."
     ),
     "gallery": CommandSpec(
         "plantscout.model.gallery_cli:app", "Manage reference galleries (few-shot labels)."

@@ -1,10 +1,13 @@
 """The application factory: ``create_app(settings)`` builds one independent service.
 
-Everything stateful (database engine, photo store, scorer, metrics registry) is created in the
-lifespan and hung on ``app.state.services``, so tests run several apps side by side and a
-shutdown releases all of it. Start-up applies migrations (unless disabled), loads the model
-(a missing model leaves the service up but not ready: ``/readyz`` says why and scoring answers
-503), and sweeps orphan photos in a background thread, again every ``sweep_interval_s``.
+Everything stateful (database engine, photo store, the runtime, metrics registry) is created in
+the lifespan and hung on ``app.state.services``, so tests run several apps side by side and a
+shutdown releases all of it. Start-up applies migrations (unless disabled), starts the
+:class:`~plantscout.serve.runtime.Runtime` (the model, loaded once; the registry watcher; the
+scan-job queue — a missing model leaves the service up but not ready: ``/readyz`` says why and
+scoring answers 503), and sweeps orphan photos in a background thread, again every
+``sweep_interval_s``. Shutdown stops the runtime first (a running scan job is parked), then
+the sweeper and the database.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import select
 
 from plantscout import __version__
-from plantscout.model import IntakeLimits, PlantscoutError, Scorer
 
 from .db import Database
 from .errors import install_error_handlers
@@ -32,7 +34,7 @@ from .migrate import current_revision, head_revision, upgrade
 from .models import InspectionPhoto
 from .photos import PhotoStore, SweepResult
 from .routers import ROUTERS
-from .scoring import ScoringService
+from .runtime import Runtime
 from .settings import Settings
 from .state import Services
 
@@ -74,21 +76,6 @@ def sweep_orphans(services: Services) -> SweepResult:
     return result
 
 
-def _load_scoring(settings: Settings) -> tuple[ScoringService | None, str | None]:
-    try:
-        scorer = Scorer(
-            settings.model_path,
-            intra_op_threads=settings.model_threads,
-            limits=IntakeLimits(
-                max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels
-            ),
-        )
-    except PlantscoutError as exc:
-        log.error("model not loaded", extra={"reason": exc.message})
-        return None, exc.message
-    return ScoringService(scorer, settings.score_concurrency), None
-
-
 def open_database(settings: Settings) -> Database:
     """Connect, and migrate to the head (or refuse an outdated schema if told not to)."""
     db = Database.connect(
@@ -109,19 +96,28 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
-def build_services(settings: Settings, metrics: Metrics) -> Services:
+class ModelRequired(RuntimeError):
+    """``create_app(require_model=True)`` and no bundle could be loaded: refuse to start."""
+
+
+def build_services(settings: Settings, metrics: Metrics, *, require_model: bool) -> Services:
     db = open_database(settings)
-    scoring, error = _load_scoring(settings)
-    if scoring is not None:
-        metrics.set_model(scoring.identity)
+    runtime = Runtime(settings, metrics)
+    runtime.start()
+    if require_model and runtime.scoring is None:
+        runtime.stop()
+        db.dispose()
+        raise ModelRequired(
+            f"{runtime.model_error} For the service, set PLANTSCOUT_MODEL_PATH (or model_path "
+            "in .env), or promote a bundle with `plantscout model promote`."
+        )
     return Services(
         settings=settings,
         db=db,
         store=PhotoStore(settings.resolved_photo_dir),
         metrics=metrics,
         camera_zone=ZoneInfo(settings.camera_timezone),
-        scoring=scoring,
-        model_error=error,
+        runtime=runtime,
     )
 
 
@@ -145,15 +141,22 @@ class _Sweeper:
 
 
 def create_app(
-    settings: Settings | None = None, *, extra_routers: Iterable[APIRouter] = ()
+    settings: Settings | None = None,
+    *,
+    extra_routers: Iterable[APIRouter] = (),
+    require_model: bool = False,
 ) -> FastAPI:
+    """One service. ``require_model``: refuse to start without a model (``plantscout serve``:
+    a server that cannot score is no use in the field); otherwise start, not ready."""
     settings = settings or Settings()
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        services = await anyio.to_thread.run_sync(build_services, settings, metrics)
+        services = await anyio.to_thread.run_sync(
+            lambda: build_services(settings, metrics, require_model=require_model)
+        )
         app.state.services = services
         sweeper = _Sweeper(services)
         sweeper.thread.start()
@@ -167,6 +170,7 @@ def create_app(
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(services.runtime.stop)
             sweeper.stop.set()
             sweeper.thread.join(timeout=10)
             services.db.dispose()

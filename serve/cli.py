@@ -49,16 +49,10 @@ def serve_app(host: str | None, port: int | None, data_dir: Path | None) -> None
 
     settings = _settings(host=host, port=port, data_dir=data_dir)
     configure_logging(settings.log_level, settings.log_json)
-    from plantscout.model import PlantscoutError, load_bundle
-
-    try:  # fail fast: a server that cannot score is no use in the field
-        load_bundle(settings.model_path)
-    except PlantscoutError as exc:
-        raise click.ClickException(
-            f"{exc.message} For the service, set PLANTSCOUT_MODEL_PATH (or model_path in .env)."
-        ) from exc
     uvicorn.run(
-        create_app(settings),
+        # The model is loaded once, at start; without one the server refuses to start (a
+        # server that cannot score is no use in the field) and uvicorn exits with status 3.
+        create_app(settings, require_model=True),
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -1,6 +1,6 @@
 """Photo GPS and capture time, through the one EXIF reader the project has.
 
-``plantscout.model.geotags.read_geotags`` (the drone work: EXIF, DJI maker notes, XMP) is the
+``plantscout.drone.geotags.read_geotags`` (the drone work: EXIF, DJI maker notes, XMP) is the
 reader; this adapter only turns its answer into the few facts an inspection needs, with
 capture times made timezone-aware (camera clocks usually record local wall time without an
 offset: the office says which zone its cameras run in).
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from plantscout.model.geotags import read_geotags
+from plantscout.drone.geotags import read_geotags
 
 
 @dataclass(frozen=True)

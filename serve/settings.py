@@ -1,5 +1,9 @@
 """Service settings, read from the environment (``PLANTSCOUT_*``) and an optional ``.env``.
 
+Every variable the service reads is a field here (``PLANTSCOUT_<FIELD>``), except the two it
+shares with the commands, ``PLANTSCOUT_REGISTRY`` and ``PLANTSCOUT_MODEL``, which are declared
+in :mod:`plantscout.model.environment`. A test greps the source tree for any other read.
+
 One data directory holds everything a default install writes (the SQLite file and the photo
 store), so an office can back up or move the whole service by copying one folder. Every knob
 has a safe default; tests build a ``Settings`` object directly and pass it to ``create_app``.
@@ -29,7 +33,15 @@ class Settings(BaseSettings):
     )
     photo_dir: Path | None = Field(None, description="Photo store; default: <data_dir>/photos.")
     model_path: Path | None = Field(
-        None, description="Model bundle directory; default: the released default bundle."
+        None,
+        description="Model bundle directory, used when the registry has no current bundle "
+        "(then $PLANTSCOUT_MODEL, then the released default).",
+    )
+    model_watch_s: float = Field(
+        2.0,
+        ge=0,
+        description="How often the registry's CURRENT pointer is checked, so `plantscout model "
+        "promote` reaches a running service (0: only at start and on /v1/models/reload).",
     )
 
     host: str = "127.0.0.1"

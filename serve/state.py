@@ -1,19 +1,22 @@
-"""What one running app holds: settings, database, photo store, scorer, metrics.
+"""What one running app holds: settings, database, photo store, metrics, and the runtime.
 
 Built in the app's lifespan and kept on ``app.state.services``; handlers reach it through the
-``get_services`` dependency, never through globals, so tests can run several apps side by
-side (SQLite and PostgreSQL, different bundles) in one process.
+``get_services`` dependency, never through globals, so tests can run several apps side by side
+(SQLite and PostgreSQL, different bundles) in one process. The served model, its swaps and the
+scan-job queue belong to :class:`~plantscout.serve.runtime.Runtime`; ``scoring`` reads the
+model being served now.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import tzinfo
 
 from .db import Database
 from .errors import ServiceUnavailable
 from .metrics import Metrics
 from .photos import PhotoStore
+from .runtime import Runtime
 from .scoring import ScoringService
 from .settings import Settings
 
@@ -25,13 +28,21 @@ class Services:
     store: PhotoStore
     metrics: Metrics
     camera_zone: tzinfo
-    scoring: ScoringService | None = None
-    model_error: str | None = None
-    extras: dict[str, object] = field(default_factory=dict)  # for routers added later
+    runtime: Runtime
+
+    @property
+    def scoring(self) -> ScoringService | None:
+        """The model served now (swapped on promote); take it once per request."""
+        return self.runtime.scoring
+
+    @property
+    def model_error(self) -> str | None:
+        return self.runtime.model_error
 
     def require_scoring(self) -> ScoringService:
-        if self.scoring is None:
+        scoring = self.scoring
+        if scoring is None:
             raise ServiceUnavailable(
                 f"no model is loaded, so photos cannot be scored: {self.model_error}"
             )
-        return self.scoring
+        return scoring

@@ -4,97 +4,38 @@
 and ``/reload`` swap the served bundle without a restart; ``/v1/gallery…`` adds and removes
 reference photos of the current bundle's gallery.
 
-How the swap stays safe: handlers take ``services.scoring`` once per request and use that
-object for scoring *and* for the bundle identity they store, so the swap — replacing
-``services.scoring`` with a new :class:`ScoringService` around the new scorer — never splits a
-request. Requests in flight finish on the old scorer; records name the bundle that scored
-them. The registry folder is ``$PLANTSCOUT_REGISTRY`` or ``<data_dir>/models``; its
-``CURRENT`` bundle (if any) replaces the start-up model, and a watcher follows
-``plantscout model promote`` run from a shell (every ``$PLANTSCOUT_MODEL_WATCH_S`` seconds,
-default 2; 0 turns it off).
+The holder, the registry and its watcher belong to :class:`plantscout.serve.runtime.Runtime`
+(started and stopped with the app); this router only wires HTTP to them. How the swap stays
+safe: handlers take ``services.scoring`` once per request and use that object for scoring
+*and* for the bundle identity they store, so a swap never splits a request. Requests in
+flight finish on the old scorer; records name the bundle that scored them.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
-import anyio.to_thread
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import Field
 
-from plantscout.model import IntakeLimits, PlantscoutError, Scorer
+from plantscout.model import PlantscoutError, Scorer
 from plantscout.model.errors import BundleError, ImageError
-from plantscout.model.gallery import Gallery, GalleryError, Negative, Reference, check_label
-from plantscout.model.holder import Loaded, ModelHolder
-from plantscout.model.registry import REGISTRY_ENV, Registry, RegistryError
+from plantscout.model.gallery.gallery import Gallery, GalleryError, Negative, Reference, check_label
+from plantscout.model.lifecycle.holder import Loaded, ModelHolder
+from plantscout.model.lifecycle.registry import RegistryError
 
 from ..deps import get_services, require_admin
 from ..errors import APIError, Conflict, NotFound, ServiceUnavailable, Unprocessable, photo_error
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES, Strict
-from ..scoring import ScoringService, read_uploads
+from ..scoring import read_uploads
 from ..state import Services
 
-log = logging.getLogger("plantscout.serve.models")
-WATCH_ENV = "PLANTSCOUT_MODEL_WATCH_S"
-HOLDER_KEY = "models"
-
-
-def attach(services: Services) -> ModelHolder:
-    """Put a :class:`ModelHolder` between the service and its scorer (at start-up)."""
-    settings = services.settings
-    root = os.environ.get(REGISTRY_ENV) or Path(settings.data_dir) / "models"
-    limits = IntakeLimits(max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels)
-
-    def make_scorer(bundle: Any) -> Scorer:
-        return Scorer(bundle, intra_op_threads=settings.model_threads, limits=limits)
-
-    def on_swap(loaded: Loaded) -> None:
-        # One attribute assignment: atomic for the request threads reading it.
-        services.scoring = ScoringService(loaded.scorer, settings.score_concurrency)  # type: ignore[arg-type]
-        services.model_error = None
-        services.metrics.set_model(loaded.identity)
-
-    holder = ModelHolder(Registry(root), make_scorer, on_swap=on_swap)
-    services.extras[HOLDER_KEY] = holder
-    try:
-        if holder.registry.current() is not None:
-            holder.sync()  # the registry's promoted bundle wins over the start-up model
-    except (PlantscoutError, OSError) as exc:
-        log.error(
-            "registry bundle not loaded; keeping the start-up model", extra={"reason": str(exc)}
-        )
-    if holder.peek() is None and services.scoring is not None:
-        holder.adopt(services.scoring.scorer)  # still picks up a gallery for this bundle
-    interval = float(os.environ.get(WATCH_ENV, "2"))
-    if interval > 0:
-        holder.watch(interval)
-    return holder
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs inside the app's own lifespan, after ``app.state.services`` exists."""
-    holder = await anyio.to_thread.run_sync(attach, app.state.services)
-    try:
-        yield
-    finally:
-        holder.close()
-
-
-router = APIRouter(prefix="/v1", tags=["models"], responses=ERROR_RESPONSES, lifespan=lifespan)
+router = APIRouter(prefix="/v1", tags=["models"], responses=ERROR_RESPONSES)
 
 
 def get_holder(services: Services = Depends(get_services)) -> ModelHolder:
-    holder = services.extras.get(HOLDER_KEY)
-    if not isinstance(holder, ModelHolder):
-        raise ServiceUnavailable("model lifecycle is not attached to this service")
-    return holder
+    return services.runtime.holder
 
 
 def _api_error(exc: PlantscoutError) -> APIError:

@@ -1,6 +1,6 @@
 """Batch drone scans: ``/v1/scan-jobs`` — submit frames, poll progress, fetch the outputs.
 
-The job logic (queue, resumable scanning, outputs) is ``plantscout.model.drone.jobs``; this
+The job logic (queue, resumable scanning, outputs) is ``plantscout.drone.jobs``; this
 router only wires HTTP to it. A flight can be larger than one request may be, so a job can
 be opened with ``hold=true``, filled with ``POST …/frames`` and started with ``POST …/start``.
 Outputs are the same files ``plantscout scan`` writes: detections CSV / GeoJSON / KML, a
@@ -9,15 +9,13 @@ summary, and an overlay PNG per frame.
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import FileResponse
 
-from plantscout.model.drone.jobs import OUTPUTS, JobNotFound, JobStateError, ScanJobs
-from plantscout.model.drone.scan import ScanOptions
+from plantscout.drone.jobs import OUTPUTS, JobNotFound, JobStateError, ScanJobs
+from plantscout.drone.scan import ScanOptions
 
 from ..deps import get_services, require_inspector
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
@@ -35,23 +33,13 @@ MEDIA = {
     "summary.json": "application/json",
     "summary.txt": "text/plain; charset=utf-8",
 }
-_LOCK = threading.Lock()
 
 
 def scan_jobs(services: Services = Depends(get_services)) -> ScanJobs:
-    """The app's job queue, created on first use with the service's own model."""
-    with _LOCK:
-        jobs = services.extras.get("scan_jobs")
-        if jobs is None:
-            scoring = services.require_scoring()
-            jobs = ScanJobs(
-                services.settings.data_dir / "scan-jobs",
-                scoring.scorer.bundle.path,
-                workers=1,
-                threads=max(1, (os.cpu_count() or 1) - 1),  # leave a core for live scoring
-            )
-            services.extras["scan_jobs"] = jobs
-        return jobs  # type: ignore[return-value]
+    """The app's job queue (:class:`plantscout.serve.runtime.Runtime` owns it); 503 without a
+    model, as before: its jobs score with the model being served when each starts."""
+    services.require_scoring()
+    return services.runtime.scan_jobs
 
 
 def _view(status: Any) -> dict[str, Any]:

@@ -44,6 +44,19 @@ assert "torch" not in sys.modules
     assert result.stdout.strip() in {"suspected", "review", "clear", "unusable"}
 
 
+def test_drone_scanner_imports_with_torch_blocked() -> None:
+    """The drone part installs without torch too: every module imports with it blocked."""
+    code = """
+import importlib, pkgutil
+import plantscout.drone as drone
+for module in pkgutil.iter_modules(drone.__path__):
+    importlib.import_module("plantscout.drone." + module.name)
+assert "torch" not in sys.modules
+"""
+    result = run_blocked(code, ("torch", "torchvision", "timm", "albumentations"))
+    assert result.returncode == 0, result.stderr
+
+
 def test_the_block_itself_works() -> None:
     result = run_blocked("import torch", ("torch",))
     assert result.returncode != 0 and "blocked" in result.stderr
@@ -77,31 +90,61 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-FORBIDDEN = {
-    "model": (
-        "torch",
-        "torchvision",
-        "timm",
-        "albumentations",
-        "plantscout.training",
-        "plantscout.serve",
-    ),
-    "serve": ("torch", "torchvision", "timm", "albumentations", "plantscout.training"),
-    "datasets": ("torch", "plantscout.training", "plantscout.serve"),
+# Third-party packages a part must never import (model and drone install without torch).
+TORCH = ("torch", "torchvision", "timm", "albumentations")
+FORBIDDEN = {"model": TORCH, "drone": TORCH, "serve": TORCH, "datasets": ("torch",), "training": ()}
+
+# The arrows of the house (docs/CONTRIBUTING.md): which other parts each part may import.
+# drone -> model only, never the reverse; serve may use drone, drone never serve or training.
+PARTS = ("model", "drone", "datasets", "training", "serve")
+MAY_IMPORT = {
+    "model": set(),
+    "drone": {"model"},
+    "datasets": {"model"},
+    "training": {"model", "datasets"},
+    "serve": {"model", "drone", "datasets"},
 }
 
 
-@pytest.mark.parametrize("part", sorted(FORBIDDEN))
+def _offences(part: str, path: Path, name: str) -> str | None:
+    level = len(name) - len(name.lstrip("."))
+    # Folders between the part's root and this file: `..` from serve/services/x.py is
+    # plantscout.serve (inside the part); only a level beyond that reaches out of it.
+    depth = len(path.relative_to(REPO / part).parts) - 1
+    if level - 1 > depth:
+        return f"reaches out of its part with {name}"
+    if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[part]):
+        return f"imports {name}"
+    if name.startswith("plantscout."):
+        other = name.split(".")[1]
+        if other in PARTS and other != part and other not in MAY_IMPORT[part]:
+            return f"imports {name} ({part} -> {other} is not an allowed arrow)"
+    return None
+
+
+@pytest.mark.parametrize("part", PARTS)
 def test_dependency_direction(part: str) -> None:
     offenders = []
     for path in (REPO / part).rglob("*.py"):
-        # Folders between the part's root and this file: `..` from serve/services/x.py is
-        # plantscout.serve (inside the part); only a level beyond that reaches out of it.
-        depth = len(path.relative_to(REPO / part).parts) - 1
         for name in _imports(path):
-            level = len(name) - len(name.lstrip("."))
-            if level - 1 > depth:
-                offenders.append(f"{path.relative_to(REPO)} reaches out of its part with {name}")
-            elif any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[part]):
-                offenders.append(f"{path.relative_to(REPO)} imports {name}")
+            offence = _offences(part, path, name)
+            if offence:
+                offenders.append(f"{path.relative_to(REPO)} {offence}")
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize(
+    ("part", "name", "allowed"),
+    [
+        ("drone", "plantscout.model.scorer", True),
+        ("drone", "plantscout.serve.app", False),
+        ("drone", "plantscout.training.train", False),
+        ("model", "plantscout.drone.scan", False),
+        ("serve", "plantscout.drone.jobs", True),
+        ("serve", "plantscout.training", False),
+    ],
+)
+def test_the_arrow_rule_itself(part: str, name: str, allowed: bool) -> None:
+    """The checker would catch a forbidden arrow (a test that cannot fail proves nothing)."""
+    path = REPO / part / "__init__.py"
+    assert (_offences(part, path, name) is None) is allowed

@@ -19,6 +19,8 @@ from serve_conftest_helpers import make_settings
 from serve_images import photo
 from sqlalchemy.engine import make_url
 
+from plantscout.model.lifecycle.registry import Registry
+from plantscout.model.testing import build_tiny_bundle
 from plantscout.serve.app import create_app
 from plantscout.serve.keys import mint_key
 from plantscout.serve.settings import Settings
@@ -146,3 +148,23 @@ def make_module_service(
     factory = ServiceFactory(module_db_url, tmp_path_factory.mktemp("svc"), tiny_bundle)
     yield factory
     factory.close()
+
+
+@pytest.fixture()
+def two_bundles(tmp_path: Path) -> tuple[Path, Path]:
+    first = build_tiny_bundle(tmp_path / "bundles" / "a", name="swap-test", version="1.0.0")
+    second = build_tiny_bundle(
+        tmp_path / "bundles" / "b", name="swap-test", version="2.0.0", input_size=48
+    )
+    return first, second
+
+
+@pytest.fixture()
+def registry(tmp_path: Path, two_bundles, monkeypatch) -> Registry:
+    """The registry the service finds in its data folder (``<data_dir>/models``)."""
+    monkeypatch.delenv("PLANTSCOUT_REGISTRY", raising=False)
+    monkeypatch.setenv("PLANTSCOUT_MODEL_WATCH_S", "0")  # reloads are explicit in these tests
+    registry = Registry(tmp_path / "var" / "models")
+    for bundle in two_bundles:
+        registry.add(bundle)
+    return registry

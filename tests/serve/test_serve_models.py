@@ -9,33 +9,11 @@ import threading
 import uuid
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from serve_images import photo
 
 from plantscout.model import load_bundle
-from plantscout.model.registry import Registry
-from plantscout.model.testing import build_tiny_bundle
-
-
-@pytest.fixture()
-def two_bundles(tmp_path: Path) -> tuple[Path, Path]:
-    first = build_tiny_bundle(tmp_path / "bundles" / "a", name="swap-test", version="1.0.0")
-    second = build_tiny_bundle(
-        tmp_path / "bundles" / "b", name="swap-test", version="2.0.0", input_size=48
-    )
-    return first, second
-
-
-@pytest.fixture()
-def registry(tmp_path: Path, two_bundles, monkeypatch) -> Registry:
-    """The registry the service finds in its data folder (``<data_dir>/models``)."""
-    monkeypatch.delenv("PLANTSCOUT_REGISTRY", raising=False)
-    monkeypatch.setenv("PLANTSCOUT_MODEL_WATCH_S", "0")  # reloads are explicit in these tests
-    registry = Registry(tmp_path / "var" / "models")
-    for bundle in two_bundles:
-        registry.add(bundle)
-    return registry
+from plantscout.model.lifecycle.registry import Registry
 
 
 def _sha(path: Path) -> str:

@@ -105,10 +105,10 @@ def test_scan_post_files_records_in_the_real_service(db_url: str, tmp_path, tiny
     from serve_conftest_helpers import make_settings
     from test_serve_concurrency import LiveServer
 
+    from plantscout.drone import ScanOptions, scan_frame
+    from plantscout.drone.post import post_frame
+    from plantscout.drone.synthetic import drone_jpeg
     from plantscout.model import Scorer
-    from plantscout.model.drone import ScanOptions, scan_frame
-    from plantscout.model.drone.post import post_frame
-    from plantscout.model.drone.synthetic import drone_jpeg
     from plantscout.serve.app import create_app
     from plantscout.serve.keys import mint_key
     from plantscout.serve.vocab import Role

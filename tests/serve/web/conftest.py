@@ -1,0 +1,155 @@
+"""A real service over HTTP and a headless Debian Chromium driven by Playwright.
+
+The server is the real app (``create_app``) under uvicorn on a free port, with a temporary
+SQLite file and photo store and the tiny colour-rule bundle, so verdicts are predictable. The
+browser is ``/usr/bin/chromium`` (Playwright's own browser downloads are not used). Without it
+the tests skip locally and fail in CI (``PLANTSCOUT_REQUIRE_BROWSER=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+CHROMIUM = os.environ.get("PLANTSCOUT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # without these Chromium keeps calling home, which floods a closed network
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+ARTIFACTS = Path(os.environ.get("PLANTSCOUT_TEST_ARTIFACTS", REPO / "test-artifacts")) / "web"
+# Where the mocked device is: a plot in Yunnan.
+HERE = {"latitude": 25.0431, "longitude": 102.7065, "accuracy": 8}
+
+
+@dataclass
+class Keys:
+    inspector: str
+    reviewer: str
+    admin: str
+
+
+@dataclass
+class LiveServer:
+    url: str
+    keys: Keys
+    app: object
+
+    def client(self, key: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": key}, timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    import uvicorn
+
+    from plantscout.serve.app import create_app
+    from plantscout.serve.keys import mint_key
+    from plantscout.serve.settings import Settings
+    from plantscout.serve.vocab import Role
+
+    data = tmp_path_factory.mktemp("web-service")
+    settings = Settings(
+        data_dir=data, model_path=tiny_bundle, score_concurrency=1, model_threads=1, log_json=False
+    )
+    app = create_app(settings)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the service did not start")
+        time.sleep(0.05)
+    services = app.state.services
+    with services.db.write() as session:
+        keys = Keys(
+            inspector=mint_key(session, role=Role.INSPECTOR, name="王警官", unit="城关社区").key,
+            reviewer=mint_key(session, role=Role.REVIEWER, name="李复核", unit=None).key,
+            admin=mint_key(session, role=Role.ADMIN, name="admin", unit=None).key,
+        )
+    yield LiveServer(url=f"http://127.0.0.1:{port}", keys=keys, app=app)
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        message = f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)"
+        if os.environ.get("PLANTSCOUT_REQUIRE_BROWSER") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser, live_server: LiveServer):
+    """A new phone: empty storage, geolocation granted and mocked, 390×844 viewport."""
+    contexts = []
+
+    def make(**overrides):
+        options = dict(
+            base_url=live_server.url,
+            viewport=PHONE,
+            device_scale_factor=1,
+            is_mobile=True,
+            has_touch=True,
+            locale="zh-CN",
+            geolocation=HERE,
+            permissions=["geolocation"],
+        )
+        options.update(overrides)
+        context = browser.new_context(**options)
+        context.set_default_timeout(30000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def here() -> dict[str, float]:
+    """The mocked device position (Playwright geolocation)."""
+    return dict(HERE)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

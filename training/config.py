@@ -59,6 +59,11 @@ class OptimConfig:
     source_power: float = 0.5  # within a label, source share ∝ n_source ** power
     warmup_epochs: int = 1
     workers: int = 0  # DataLoader workers (finetune mode)
+    # Hard-negative mining (head mode): after a first fit, the training negatives the head
+    # scores highest for the controlled label (this share of them) weigh `factor` times
+    # more in a second fit from scratch. 0 = off.
+    hard_negative_share: float = 0.0
+    hard_negative_factor: float = 4.0
 
 
 @dataclass(frozen=True)

@@ -308,9 +308,10 @@ def _per_group(v: _View, groups: np.ndarray) -> dict[str, Any]:
 
 
 def _negative_species(v: _View) -> dict[str, Any]:
-    """Cannabis alerts per negative species (manifest taxon), worst first; the target counts
-    species with at least ``MIN_SPECIES_IMAGES`` photos."""
-    negatives = v.label_of != "cannabis"
+    """Cannabis alerts per negative plant species (manifest taxon), worst first; the target
+    counts species with at least ``MIN_SPECIES_IMAGES`` photos. Background images (no plant)
+    are not a species: their alerts are in ``cannabis_false_alarms.by_label``."""
+    negatives = (v.label_of != "cannabis") & (v.label_of != "background")
     table = []
     for taxon in sorted(set(v.taxa[negatives].tolist())):
         mask = negatives & (v.taxa == taxon)

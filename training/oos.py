@@ -193,21 +193,16 @@ class _FoldFitter:
 
     def fit(self, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """(logits, familiarity, best epoch) of the held-out records."""
-        from .train import fit_head, head_network, head_outputs, seed_everything
+        from .train import fit_mined, head_outputs
 
         train = self.trained_on(held)
         val = (self.splits == "val") & ~held
-        seed_everything(self.config.seed)
-        net, _, top = head_network(self.config, self.trainer.device)
         self.quiet.kept.clear()
-        result = fit_head(
+        net, top, result = fit_mined(
             self.quiet,
-            net,
-            top,
             (self.features[train], self.targets[train], self._weights(train)),
             (self.features[val, 0], self.targets[val]),
         )
-        net.load_state_dict(self.quiet.kept["best.pt"])
         device = self.trainer.device
         logits, embeddings = head_outputs(net, top, self.features[held, 0], device)
         familiarity = np.full(int(held.sum()), np.nan)

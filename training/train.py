@@ -36,7 +36,7 @@ from .config import TrainConfig
 from .data import Split, load_splits, sample_weights
 from .features import cached_features
 from .network import PlantNet, bridge_module, build_network, split_backbone
-from .policy import monitored_labels
+from .policy import is_controlled, monitored_labels
 
 CHECKPOINT_FORMAT = 1
 Log = Callable[[str], None]
@@ -403,17 +403,73 @@ def head_outputs(
 
 def train_head_mode(trainer: _Trainer, splits: dict[str, Split]) -> RunResult:
     """Head mode: frozen trunk outputs from the store, last blocks + head trained on them."""
-    net, trunk, top = head_network(trainer.config, trainer.device)
+    net, trunk, _ = head_network(trainer.config, trainer.device)
     records = [r for name in ("train", "val", "test") for r in splits[name].records]
     features = head_features(trainer, net, trunk, records, "all")
     n_train, n_val = len(splits["train"]), len(splits["val"])
-    return fit_head(
+    _, _, result = fit_mined(
         trainer,
-        net,
-        top,
         (features[:n_train], splits["train"].targets, trainer.weights(splits["train"])),
         (features[n_train : n_train + n_val, 0], splits["val"].targets),
     )
+    return result
+
+
+def fit_mined(
+    trainer: _Trainer,
+    train: tuple[np.ndarray, np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+) -> tuple[PlantNet, nn.Module, RunResult]:
+    """``fit_head`` on a fresh network, then — with hard-negative mining on — once more from
+    scratch with the hardest training negatives weighted up. Returns the best network."""
+    cfg = trainer.config
+    share = cfg.optim.hard_negative_share
+    first = trainer if share <= 0 else _Trainer(cfg, None, lambda _: None, False)
+    seed_everything(cfg.seed)
+    net, _, top = head_network(cfg, trainer.device)
+    result = fit_head(first, net, top, train, val)
+    if share <= 0:
+        return _best(first, net), top, result
+    _best(first, net)
+    weights = mined_weights(cfg, net, top, train, trainer.device)
+    seed_everything(cfg.seed)
+    net, _, top = head_network(cfg, trainer.device)
+    result = fit_head(trainer, net, top, (train[0], train[1], weights), val)
+    return _best(trainer, net), top, result
+
+
+def _best(trainer: _Trainer, net: PlantNet) -> PlantNet:
+    """The best epoch's state (in-memory fits keep it; run-directory fits saved it)."""
+    if "best.pt" in trainer.kept:
+        net.load_state_dict(trainer.kept["best.pt"])
+    elif trainer.run_dir is not None:
+        state = torch.load(trainer.run_dir / "checkpoints" / "best.pt", weights_only=True)
+        net.load_state_dict(state["state_dict"])
+    return net
+
+
+def mined_weights(
+    cfg: TrainConfig,
+    net: PlantNet,
+    top: nn.Module,
+    train: tuple[np.ndarray, np.ndarray, np.ndarray],
+    device: torch.device,
+) -> np.ndarray:
+    """Sample weights with the hardest negatives (highest controlled-label probability on
+    their clean view) multiplied by ``hard_negative_factor``; still averaging 1."""
+    features, targets, weights = train
+    labels = list(cfg.data.labels)
+    controlled = [labels.index(k) for k in labels if is_controlled(k)]
+    logits, _ = head_outputs(net, top, features[:, 0], device)
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    score = probs[:, controlled].max(axis=1)
+    negatives = np.flatnonzero(~np.isin(targets, controlled))
+    n_hard = int(round(cfg.optim.hard_negative_share * len(negatives)))
+    hardest = negatives[np.argsort(-score[negatives], kind="stable")[:n_hard]]
+    mined = weights.astype(np.float64).copy()
+    mined[hardest] *= cfg.optim.hard_negative_factor
+    return mined * len(mined) / mined.sum()
 
 
 def train_finetune_mode(trainer: _Trainer, splits: dict[str, Split]) -> RunResult:

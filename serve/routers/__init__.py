@@ -17,5 +17,6 @@ ROUTERS: tuple[str, ...] = (
     "admin",
     "scan_jobs",
     "models",  # model registry, promote/rollback/reload, reference galleries (issue 7)
+    "model_files",  # the served model for on-device scoring on the field page (issue 13)
     "planning",  # units, registries, history, priorities, plans, tracks, coverage (issue 14)
 )

@@ -34,6 +34,9 @@ WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 # Browsers refuse ES modules served as text/plain, which some Windows registries map .js to.
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
+mimetypes.add_type("text/javascript", ".mjs")
+# WebAssembly.instantiateStreaming refuses anything else.
+mimetypes.add_type("application/wasm", ".wasm")
 
 router = APIRouter(tags=["field page"])
 
@@ -65,7 +68,9 @@ def me(principal: Principal = Depends(require_inspector)) -> Me:
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self'",
+        # WebAssembly (onnxruntime-web, on-device scoring) needs 'wasm-unsafe-eval': it lets
+        # the page compile WebAssembly, and nothing else (JavaScript eval stays refused).
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' blob: data:",
         "connect-src 'self'",

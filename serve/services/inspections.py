@@ -27,7 +27,7 @@ from ..schemas.inspections import InspectionForm, InspectionPatch
 from ..scoring import Upload, read_uploads
 from ..state import Services
 from ..vocab import ReviewState, Role
-from . import audit, labels, locate, targets
+from . import audit, labels, locate, plants, targets
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1e3c1a-64a4-4c9e-9f55-2a9d3f0c7b11")
 
@@ -87,6 +87,8 @@ def file_inspection(
         record_id = record_id or derived
     record_id = record_id or str(uuid.uuid4())
 
+    entries = plants.parse_plants(form.plants, len(form.photos))
+    owners = plants.photo_owners(entries)
     uploads = read_uploads(form.photos, settings.max_photo_bytes)
     print_ = fingerprint(uploads)
     with services.db.read() as session:
@@ -170,9 +172,11 @@ def file_inspection(
             gps_altitude_m=tag.altitude_m,
             captured_at=tag.captured_at,
             geotags=tag.raw,
+            plant=owners.get(index),
         )
         for index, (photo, tag) in enumerate(zip(scored, tags, strict=True))
     ]
+    inspection.plants = plants.plant_rows(entries)
     try:
         with services.db.write() as session:
             session.add(inspection)
@@ -182,7 +186,12 @@ def file_inspection(
                 entity="inspection",
                 entity_id=record_id,
                 action="created",
-                changes={"verdict": inspection.verdict, "unit": unit, "photos": len(scored)},
+                changes={
+                    "verdict": inspection.verdict,
+                    "unit": unit,
+                    "photos": len(scored),
+                    **({"plants": len(entries)} if entries else {}),
+                },
                 actor=principal,
             )
             targets.refresh_status(session, [form.target_id], principal)

@@ -83,15 +83,13 @@ export function load() {
         loaded.describe.files.network.sha256 === describe.files.network.sha256 &&
         loaded.describe.files.decision.sha256 === describe.files.decision.sha256;
       if (!same) {
-        const runtime = await ort();
+        // The bytes now (so the service worker keeps them for offline use); the WebAssembly
+        // runtime and the sessions when the first photo needs them.
         const [networkBytes, decisionBytes] = await Promise.all([
           fetchBytes(describe.files.network.url),
           fetchBytes(describe.files.decision.url),
         ]);
-        const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-        const network = await runtime.InferenceSession.create(networkBytes, options);
-        const decision = await runtime.InferenceSession.create(decisionBytes, options);
-        loaded = { describe, network, decision, runtime };
+        loaded = { describe, networkBytes, decisionBytes, sessions: null };
       }
       lastError = null;
     } catch (err) {
@@ -160,9 +158,27 @@ function toScore(out, legend, model, image, i = 0) {
 
 // Score one photo on the phone. Resolves with {score, ms, crop, tensor}; throws when the
 // model is not loaded or the photo cannot be decoded here (HEIC, broken file).
+async function sessions(model) {
+  if (!model.sessions) {
+    model.sessions = (async () => {
+      const runtime = await ort();
+      const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+      const network = await runtime.InferenceSession.create(model.networkBytes, options);
+      const decision = await runtime.InferenceSession.create(model.decisionBytes, options);
+      return { runtime, network, decision };
+    })();
+    model.sessions.catch(() => {
+      model.sessions = null;
+    });
+  }
+  return model.sessions;
+}
+
 export async function score(blob) {
   if (!loaded) throw new Error("the on-device model is not loaded");
-  const { describe, network, decision, runtime } = loaded;
+  const model = loaded;
+  const { describe } = model;
+  const { network, decision, runtime } = await sessions(model);
   const started = performance.now();
   const spec = describe.card.preprocessing;
   const input = await prepare(blob, spec);

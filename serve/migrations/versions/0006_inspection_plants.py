@@ -1,7 +1,7 @@
 """Several plants or patches per inspection (issue 13): ``inspection_plants`` (count, area,
 growth stage) and the plant each photo shows (``inspection_photos.plant``).
 
-Revision ID: 0003_inspection_plants
+Revision ID: 0006
 Revises: 0002
 Create Date: 2026-12-03
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_inspection_plants"
+revision = "0006"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

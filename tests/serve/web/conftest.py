@@ -62,10 +62,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
+def _serve(model_path: Path, data: Path) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free port, serving ``model_path``, with three keys."""
     import uvicorn
 
     from plantscout.serve.app import create_app
@@ -73,9 +71,8 @@ def live_server(
     from plantscout.serve.settings import Settings
     from plantscout.serve.vocab import Role
 
-    data = tmp_path_factory.mktemp("web-service")
     settings = Settings(
-        data_dir=data, model_path=tiny_bundle, score_concurrency=1, model_threads=1, log_json=False
+        data_dir=data, model_path=model_path, score_concurrency=1, model_threads=1, log_json=False
     )
     app = create_app(settings)
     port = _free_port()
@@ -99,6 +96,22 @@ def live_server(
     yield LiveServer(url=f"http://127.0.0.1:{port}", keys=keys, app=app)
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    yield from _serve(tiny_bundle, tmp_path_factory.mktemp("web-service"))
+
+
+@pytest.fixture(scope="session")
+def released_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The same service serving the released bundle (the real network), for on-device tests."""
+    from plantscout.model.bundle import RELEASES_DIR
+
+    bundle = RELEASES_DIR / (RELEASES_DIR / "DEFAULT").read_text().strip()
+    yield from _serve(bundle, tmp_path_factory.mktemp("web-released"))
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,8 @@ const state = {
   targetsState: "idle", // idle | loading | loaded | offline | failed
   filed: null, // the last submit's record and result, while it is shown
   restored: null, // when the draft was restored after a reload
+  sealed: false, // filed: the form is no longer a draft (late saves must not bring it back)
+  saving: Promise.resolve(), // draft writes, one after another
 };
 
 // ---------- plants ----------
@@ -69,6 +71,15 @@ function removePlant(id) {
 
 let saveTimer = null;
 
+// Draft writes run one after another, and none once the form is filed: a photo's score
+// arriving after "file" would otherwise write the draft back (or its photo after the draft
+// was removed).
+function queueSave(write) {
+  const run = state.saving.then(() => (state.sealed ? undefined : write()));
+  state.saving = run.catch(() => undefined);
+  return state.saving;
+}
+
 function draftHasContent() {
   return Boolean(
     state.photos.length ||
@@ -105,28 +116,31 @@ function saveDraft({ soon = false } = {}) {
     saveTimer = setTimeout(() => saveDraft(), 300);
     return Promise.resolve();
   }
-  if (!state.draft && !draftHasContent()) return Promise.resolve();
-  const record = draftRecord();
-  return drafts
-    .saveDraft(record)
-    .then(renderDraftStatus)
-    .catch(() => undefined);
+  if (state.sealed || (!state.draft && !draftHasContent())) return Promise.resolve();
+  return queueSave(async () => {
+    await drafts.saveDraft(draftRecord());
+    renderDraftStatus();
+  });
 }
 
-async function savePhotoToDraft(photo) {
-  const record = draftRecord();
-  await drafts.saveDraft(record);
-  await drafts.savePhoto(record.id, {
-    key: photo.key,
-    plant: photo.plant,
-    order: photo.order,
-    name: photo.name,
-    type: photo.type,
-    data: await photo.blob.arrayBuffer(),
-    score: photo.status === "scored" ? photo.score : null,
-    local: photo.local,
+function savePhotoToDraft(photo) {
+  if (state.sealed) return Promise.resolve();
+  return queueSave(async () => {
+    if (!state.photos.includes(photo)) return; // removed meanwhile
+    const record = draftRecord();
+    await drafts.saveDraft(record);
+    await drafts.savePhoto(record.id, {
+      key: photo.key,
+      plant: photo.plant,
+      order: photo.order,
+      name: photo.name,
+      type: photo.type,
+      data: await photo.blob.arrayBuffer(),
+      score: photo.status === "scored" ? photo.score : null,
+      local: photo.local,
+    });
+    renderDraftStatus();
   });
-  renderDraftStatus();
 }
 
 function renderDraftStatus() {
@@ -328,7 +342,7 @@ async function scorePhoto(photo) {
 
 function forgetPhoto(photo, { keepInList = false } = {}) {
   URL.revokeObjectURL(photo.url);
-  drafts.removePhoto(photo.key).catch(() => undefined);
+  queueSave(() => drafts.removePhoto(photo.key)); // after any write of it under way
   if (!keepInList) state.photos = state.photos.filter((p) => p !== photo);
 }
 
@@ -797,6 +811,10 @@ async function submit(event) {
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("submitting");
+  clearTimeout(saveTimer);
+  saveTimer = null;
+  state.sealed = true;
+  let queued = false;
   try {
     const ordered = orderedPhotos();
     const photos = await Promise.all(
@@ -828,12 +846,15 @@ async function submit(event) {
     };
     settings.setUnit(record.meta.unit);
     await queue.enqueue(record);
+    queued = true;
+    await state.saving; // writes already under way finish before the draft goes
     if (state.draft) await drafts.remove(state.draft.id); // it lives in the queue now
     state.draft = null;
     const results = await queue.kick();
     showFiled(record, results.get(record.id));
   } catch (err) {
     // only the device store can fail here (sending failures are in the results)
+    if (!queued) state.sealed = false; // still a draft: keep saving it
     showMessage(`${t("not_saved")}: ${errorText(err)}`, "err");
   } finally {
     button.disabled = false;
@@ -891,6 +912,7 @@ function clearForm() {
   state.draft = null;
   state.restored = null;
   state.pendingTarget = null;
+  state.sealed = false;
   $("notes").value = "";
   $("target").value = "";
   $("site-type").value = "";

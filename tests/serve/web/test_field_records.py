@@ -240,3 +240,22 @@ def test_an_admin_makes_a_setup_qr_and_a_phone_opens_its_link(phone, live_server
     with live_server.client(live_server.keys.admin) as client:
         keys = client.get("/v1/keys").json()
     assert any(k["name"] == "周警官" and k["unit"] == "扫码测试组" for k in keys)
+
+
+def test_a_record_filed_before_its_photos_are_scored_leaves_no_draft(
+    phone, live_server, real_photo
+) -> None:
+    """Filed at once, the photo's scores (service and phone) arrive after the draft was
+    removed; they must not write it back."""
+    page = phone().new_page()
+    sign_in(page, live_server.keys.inspector)
+    page.click(".tabs [data-view=capture]")
+    page.select_option("#site-type", "farmland")
+    page.set_input_files("#photo-pick", str(real_photo("ornamental_poppy", 19)))
+    page.click("#submit")
+    expect(page.locator("#filed-msg")).to_contain_text("已提交")
+    page.wait_for_timeout(2000)  # both scores are in by now
+    assert page.evaluate(DRAFTS) == []
+    page.reload()
+    page.click(".tabs [data-view=records]")
+    expect(page.locator("#draft-list li[data-draft]")).to_have_count(0)

@@ -106,6 +106,11 @@ def test_offline_a_real_cannabis_photo_gets_the_services_verdict_on_the_phone(
     page.click("#submit")
     expect(page.locator("#filed-msg")).to_contain_text("已保存在本机")
     page.click(".tabs [data-view=records]")
+    # filed, it is no longer a draft, though its phone verdict arrived after the draft began
+    expect(page.locator("#draft-list li[data-draft]")).to_have_count(0)
+    page.wait_for_timeout(1500)  # a late write would bring it back now
+    page.reload()
+    expect(page.locator("#draft-list li[data-draft]")).to_have_count(0)
     expect(page.locator("#queue-list li[data-id] .meta").first).to_contain_text(
         f"本机：{_VERDICT_ZH[expected['verdict']]}"
     )

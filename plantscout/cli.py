@@ -60,6 +60,11 @@ COMMANDS: dict[str, CommandSpec] = {
     "report": CommandSpec(
         "plantscout.serve.planning_cli:report_app", "Period report upward (XLSX / CSV).", "serve"
     ),
+    "tips": CommandSpec(
+        "plantscout.serve.tips_cli:tips_app",
+        "Public tip-offs: teaching photos, the poster, the office's numbers.",
+        "serve",
+    ),
 }
 
 

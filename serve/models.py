@@ -272,3 +272,7 @@ from .models_planning import (  # noqa: E402, F401
     Track,
     TrackCell,
 )
+
+# Public tip-off tables (issue 15) live in their own module; importing it here registers them
+# on Base.metadata for Alembic and for everything that imports ``models``.
+from .models_tips import Tip, TipPhoto  # noqa: E402, F401

@@ -542,7 +542,9 @@ def period_report(
     campaign: str | None = Query(None, max_length=32),
     season: int | None = Query(None, ge=2000, le=2100),
     format: Literal["xlsx", "csv", "json"] = Query("xlsx"),
-    table: Literal["summary", "species", "households"] = Query("summary", description="For CSV."),
+    table: Literal["summary", "species", "households", "tips"] = Query(
+        "summary", description="For CSV (tips: tip-offs from the public per week)."
+    ),
     principal: Principal = Depends(require_inspector),
     services: Services = Depends(get_services),
     session: Session = Depends(read_session),

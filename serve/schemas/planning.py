@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_val
 
 from ..vocab import SiteType
 from .common import Strict
+from .tips import TipsSummary
 
 Outcome = Literal["confirmed", "eradicated", "false_alarm"]
 Species = Literal["opium_poppy", "cannabis", "unknown"]
@@ -443,6 +444,11 @@ class PeriodReport(BaseModel):
     generated_at: dt.datetime
     generated_by: str | None
     personal_data: str = PERSONAL_DATA_NOTICE
+    tips: TipsSummary | None = Field(
+        None,
+        description="Tip-offs from the public received in the period (issue 15): per week and in "
+        "total; the whole office's, or a unit's own (tips turned into its targets).",
+    )
 
 
 class BacktestOut(BaseModel):

@@ -9,7 +9,7 @@
 // the decision graph are fetched by sha256 (`?sha256=` in the URL), so a cached copy is never
 // stale: cache first, and when a new sha256 is stored the old one is deleted.
 
-const CACHE = "plantscout-shell-v3";
+const CACHE = "plantscout-shell-v4";
 const ORT_CACHE = "plantscout-ort-1.31.1";
 const MODEL_CACHE = "plantscout-model";
 const KEEP = [CACHE, ORT_CACHE, MODEL_CACHE];
@@ -38,6 +38,15 @@ const SHELL = [
   "js/store.js",
   "js/track.js",
   "js/verdict.js",
+  "js/check.js",
+  "js/learn.js",
+  "js/public-api.js",
+  "js/public-i18n.js",
+  "js/public-util.js",
+  "js/tipqueue.js",
+  "js/tips.js",
+  "public.css",
+  "tips.html",
   "icons/icon.svg",
   "icons/icon-192.png",
   "icons/icon-512.png",
@@ -56,12 +65,20 @@ const VENDOR_FILES = [
 const DATA = ["v1/taxonomy"]; // cached when reachable; the shell does not depend on it
 const MODEL_CARD = "v1/model/card";
 const MODEL_FILES = ["v1/model/onnx", "v1/model/decision"];
+// The public pages (issue 15) can be switched off on the server: cached when served, and the
+// shell above never depends on them.
+const PUBLIC = ["check", "learn", "v1/public/learn"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(SHELL).then(() => cache.addAll(DATA).catch(() => undefined)))
+      .then((cache) =>
+        cache
+          .addAll(SHELL)
+          .then(() => cache.addAll(DATA).catch(() => undefined))
+          .then(() => Promise.all(PUBLIC.map((p) => cache.add(p).catch(() => undefined)))),
+      )
       // the 15 MB runtime is wanted offline, but a failure must not stop the shell installing
       .then(() => caches.open(ORT_CACHE))
       .then((cache) => cache.addAll(VENDOR_FILES).catch(() => undefined))
@@ -150,7 +167,11 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(cacheFirst(request, MODEL_CACHE, { prune: true }));
     return;
   }
-  const shell = request.mode === "navigate" || SHELL.includes(path) || DATA.includes(path);
+  const shell =
+    request.mode === "navigate" ||
+    SHELL.includes(path) ||
+    DATA.includes(path) ||
+    PUBLIC.includes(path);
   if (!shell) return; // the API, photos, docs, metrics: straight to the network
   event.respondWith(networkFirst(event));
 });

@@ -794,7 +794,7 @@ def test_period_report_xlsx_csv_and_json_agree_with_the_records(service) -> None
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     book = load_workbook(io.BytesIO(xlsx.content))
-    assert book.sheetnames == ["汇总", "按品种", "承诺告诫(含个人信息)", "说明"]
+    assert book.sheetnames == ["汇总", "按品种", "承诺告诫(含个人信息)", "群众举报", "说明"]
     sheet = book["汇总"]
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["单位", "巡查人次", "巡查记录数"]

@@ -27,6 +27,7 @@ from ...keys import Principal
 from ...models import Household, Inspection, Plan, PlanUnit, Target, Track
 from ...schemas import planning as s
 from ...vocab import ReviewState, Role
+from ..tips import stats as tips_stats
 from . import grid
 from .common import check_unit_access, unit_grid
 from .coverage import Knobs
@@ -177,7 +178,17 @@ def build(
         units = report_units(session, principal, requested, (first, last), knobs.zone)
     if not units:
         raise Unprocessable("there is no unit to report on yet")
-    return period_report(session, principal, units, first, last, kind, knobs)
+    whole_office = not requested and (principal is None or principal.role.allows(Role.REVIEWER))
+    return period_report(
+        session,
+        principal,
+        units,
+        first,
+        last,
+        kind,
+        knobs,
+        tips_units=None if whole_office else units,
+    )
 
 
 def _unit_row(
@@ -367,7 +378,11 @@ def period_report(
     until: date,
     period: str,
     knobs: Knobs,
+    *,
+    tips_units: list[str] | None = None,
 ) -> s.PeriodReport:
+    """``tips_units``: None counts every tip-off (the whole office's report), else only those
+    turned into targets of these units."""
     rows, species_rows, simulated = [], [], False
     for unit in units:
         row, by_species, sim = _unit_row(session, unit, since, until, knobs)
@@ -415,4 +430,5 @@ def period_report(
         simulation=simulated,
         generated_at=datetime.now(UTC),
         generated_by=principal.name if principal else "plantscout report (command line)",
+        tips=tips_stats.summary(session, since, until, units=tips_units),
     )

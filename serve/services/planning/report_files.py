@@ -60,10 +60,23 @@ HOUSEHOLDS: list[tuple[str, str]] = [
     ("pledge_signed_on", "承诺书签订日期"),
     ("notice_served_on", "告诫书送达日期"),
 ]
+# Tip-offs from the public (issue 15): per ISO week and in total (see services/tips/stats.py).
+TIPS: list[tuple[str, str]] = [
+    ("week", "周(周一)"),
+    ("received", "收到举报(条)"),
+    ("new_groups", "新线索(组)"),
+    ("confirmed", "已证实"),
+    ("not_confirmed", "未证实"),
+    ("share_confirmed", "证实比例"),
+    ("median_hours_to_first_check", "首次现场核查中位时间(小时)"),
+    ("rewards_paid", "发放奖励(笔)"),
+    ("reward_amount_paid", "发放奖励(元)"),
+]
 SHEETS = {
     "summary": "汇总",
     "species": "按品种",
     "households": "承诺告诫(含个人信息)",
+    "tips": "群众举报",
     "notes": "说明",
 }
 DEFINITIONS = [
@@ -76,6 +89,12 @@ DEFINITIONS = [
         "期间内下发给本单位的疑似目标；期末前有关联巡查即为已核查；首次核查不晚于期限为按期",
     ),
     ("承诺书/告诫书", "签订或送达日期在期间内的住户"),
+    (
+        "群众举报",
+        "期间内收到的举报（按收到日期的周统计，现状为准）；证实比例 = 已证实 /（已证实 + 未证实），"
+        "被驳回的计为未证实；首次核查 = 收到举报后其核查目标的第一条巡查记录；奖励按发放日期统计。"
+        "单位报表只计转为本单位核查目标的举报",
+    ),
 ]
 
 
@@ -89,6 +108,30 @@ def _rows(table: str, report: s.PeriodReport) -> tuple[list[tuple[str, str]], li
         return SPECIES, rows
     if table == "households":
         return HOUSEHOLDS, [r.model_dump() for r in report.households]
+    if table == "tips":
+        if report.tips is None:
+            return TIPS, []
+        rows = []
+        for week in report.tips.weeks:
+            row = week.model_dump()
+            decided = week.confirmed + week.not_confirmed
+            row["share_confirmed"] = round(week.confirmed / decided, 4) if decided else None
+            rows.append(row)
+        totals = report.tips.totals
+        rows.append(
+            {
+                "week": "合计 (total)",
+                "received": totals.received,
+                "new_groups": totals.groups,
+                "confirmed": totals.confirmed,
+                "not_confirmed": totals.not_confirmed,
+                "share_confirmed": totals.share_confirmed,
+                "median_hours_to_first_check": totals.median_hours_to_first_check,
+                "rewards_paid": totals.rewards_paid,
+                "reward_amount_paid": totals.reward_amount_paid,
+            }
+        )
+        return TIPS, rows
     raise ValueError(table)
 
 
@@ -127,7 +170,7 @@ def xlsx(report: s.PeriodReport) -> bytes:
     book = Workbook()
     summary = book.active
     summary.title = SHEETS["summary"]
-    for table in ("summary", "species", "households"):
+    for table in ("summary", "species", "households", "tips"):
         sheet = summary if table == "summary" else book.create_sheet(SHEETS[table])
         _table(sheet, *_rows(table, report))
     notes = book.create_sheet(SHEETS["notes"])

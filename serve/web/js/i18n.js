@@ -95,6 +95,7 @@ const STRINGS = {
     pending_count: "{n} 条待发送",
 
     review_title: "复核",
+    tips_link: "群众举报",
     filters: "筛选",
     filter_verdict: "结论",
     filter_review_state: "复核状态",
@@ -374,6 +375,7 @@ const STRINGS = {
     pending_count: "{n} pending",
 
     review_title: "Review",
+    tips_link: "Tip-offs from the public",
     filters: "Filters",
     filter_verdict: "Verdict",
     filter_review_state: "Review state",
@@ -571,6 +573,11 @@ const STRINGS = {
 };
 
 export const LANGS = Object.keys(STRINGS);
+
+// Other pages (the public check page, the tips page) bring their own strings.
+export function addStrings(more) {
+  for (const l of LANGS) Object.assign(STRINGS[l], more[l] || {});
+}
 let lang = localStorage.getItem("plantscout.lang") || "zh";
 if (!STRINGS[lang]) lang = "zh";
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from web_pages import sign_in
+from web_server import serve
 
 pytestmark = pytest.mark.browser
 
@@ -144,3 +145,54 @@ def test_online_the_services_verdict_is_shown_and_a_disagreement_is_said(
     expect(card.locator(".score")).to_have_attribute("data-verdict", "suspected")
     expect(card.locator(".disagree")).to_contain_text("本机模型判断为「需复核」")
     expect(card.locator(".disagree")).to_contain_text("以服务器结论为准")
+
+
+@pytest.fixture(scope="module")
+def swap_server(tmp_path_factory: pytest.TempPathFactory):
+    """A service whose registry holds two tiny bundles, 1.0.0 served first."""
+    from plantscout.model.lifecycle.registry import Registry
+    from plantscout.model.testing import build_tiny_bundle
+
+    root = tmp_path_factory.mktemp("web-swap")
+    registry = Registry(root / "var" / "models")
+    for version in ("1.0.0", "2.0.0"):
+        registry.add(build_tiny_bundle(root / "bundles" / version, name="swap", version=version))
+    registry.promote("1.0.0")
+    yield from serve(None, root / "var")
+
+
+MODEL_CACHE = """async () => {
+  const cache = await caches.open("plantscout-model");
+  return (await cache.keys()).map((r) => new URL(r.url).pathname + new URL(r.url).search);
+}"""
+
+
+def test_the_phone_follows_a_promoted_bundle_and_keeps_only_the_new_one(
+    phone, swap_server, real_photo
+) -> None:
+    context = phone(base_url=swap_server.url)
+    page = context.new_page()
+    sign_in(page, swap_server.keys.inspector)
+    model_ready(page)
+    expect(page.locator("#model-status")).to_contain_text("swap 1.0.0")
+    with swap_server.client(swap_server.keys.admin) as client:
+        promoted = client.post("/v1/models/promote", json={"version": "2.0.0"})
+        assert promoted.status_code == 200, promoted.text
+        card = client.get("/v1/model/card").json()
+    assert card["model"]["version"] == "2.0.0"
+
+    page.reload()  # online: the card names the new bundle, which is fetched by its sha256
+    model_ready(page)
+    expect(page.locator("#model-status")).to_contain_text("swap 2.0.0")
+    kept = page.evaluate(MODEL_CACHE)
+    onnx = [u for u in kept if u.startswith("/v1/model/onnx")]
+    assert onnx == [f"/v1/model/onnx?sha256={card['files']['network']['sha256']}"], kept
+
+    context.set_offline(True)
+    page.reload()
+    model_ready(page)
+    expect(page.locator("#model-status")).to_contain_text("swap 2.0.0")
+    page.set_input_files("#photo-pick", str(real_photo("ornamental_poppy", 13)))
+    expect(page.locator("#plants .photo[data-photo='1'] .score")).to_have_attribute(
+        "data-source", "device"
+    )

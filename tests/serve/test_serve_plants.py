@@ -71,7 +71,9 @@ BAD = [
     ('[{"photos": [1]}]', "plants.0.photos"),
     ('[{"photos": [0]}, {"photos": [0]}]', "plants.1.photos"),
     ('[{"photos": [0], "colour": "green"}]', "plants.0.colour"),
-    ('[{"photos": [0], "note": "a\\u0000b"}]', "plants.0.note"),
+    # the shared Strict rule (schemas/common.py) refuses NUL for the whole entry, naming the
+    # field in its message
+    ('[{"photos": [0], "note": "a\\u0000b"}]', "plants.0"),
     (json.dumps([{"photos": []}] * 21), "plants"),
 ]
 
@@ -80,6 +82,8 @@ def test_bad_plants_are_a_422_that_names_them_and_file_nothing(service) -> None:
     for plants, field in BAD:
         response = service.file(photos=[photo("green", seed=9)], plants=plants, expect=422)
         assert response["error"]["details"][0]["field"] == field, response
+        if "u0000" in plants:
+            assert "note" in response["error"]["message"], response
     listed = service.client.get("/v1/inspections", headers=service.auth("reviewer")).json()
     assert listed["items"] == []
 

@@ -10,7 +10,7 @@ a bundle once and again only when the served bundle changes. Every file carries 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import FileResponse
@@ -20,6 +20,7 @@ from ..deps import get_services, require_inspector
 from ..errors import Conflict
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES
+from ..schemas.models import ModelCardView
 from ..services.ondevice import OnDevice, on_device
 from ..state import Services
 
@@ -56,8 +57,8 @@ def _not_modified(if_none_match: str | None, sha256: str) -> bool:
 
 
 @router.get("/card", summary="The served bundle's card, decision legend and file hashes")
-def card(files: OnDevice = Depends(served)) -> dict[str, Any]:
-    return files.describe()
+def card(files: OnDevice = Depends(served)) -> ModelCardView:
+    return ModelCardView.model_validate(files.describe())
 
 
 @router.get(

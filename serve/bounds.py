@@ -21,6 +21,7 @@ applied where input enters:
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -105,6 +106,13 @@ def _no_constants(name: str) -> Any:
     raise JsonRefused(f"{name} is not a JSON number (the database cannot store it)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf, which PostgreSQL JSON refuses
+        raise JsonRefused(f"{text[:40]} does not fit a 64-bit float")
+    return value
+
+
 def load_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``json.loads`` for untrusted text: no NaN / Infinity, no NUL, bounded nesting.
 
@@ -112,8 +120,10 @@ def load_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     JSON encoder, exports) recurses: 100 000 brackets would exhaust the recursion limit there.
     """
     try:
-        value = json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
+        value = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
+    except JsonRefused:
+        raise
+    except ValueError as exc:  # JSONDecodeError, or an integer over 4,300 digits
         raise JsonRefused(f"not valid JSON: {exc}") from None
     except RecursionError:
         raise JsonRefused(f"JSON is nested deeper than {max_depth} levels") from None

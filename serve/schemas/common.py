@@ -56,8 +56,13 @@ class ModelIdentity(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorResponse,
+        "description": "The request cannot be read (e.g. bad multipart).",
+    },
     401: {"model": ErrorResponse, "description": "No API key, or an unknown / revoked one."},
     403: {"model": ErrorResponse, "description": "The key's role or unit does not allow this."},
+    404: {"model": ErrorResponse, "description": "No such record, or not visible to this key."},
     422: {"model": ErrorResponse, "description": "The request is malformed; nothing changed."},
 }
 

@@ -92,7 +92,10 @@ def parse_targets(data: bytes, fmt: str) -> list[TargetRow]:
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise Unprocessable(f"line {line} holds a NUL character: not a text file")
-    rows = _parse_geojson(text) if fmt == "geojson" else _parse_csv(text)
+    try:
+        rows = _parse_geojson(text) if fmt == "geojson" else _parse_csv(text)
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        raise Unprocessable(f"the CSV cannot be read: {exc}") from None
     if not rows:
         raise Unprocessable("the file holds no targets")
     return rows

@@ -8,7 +8,9 @@ through, so they are added here by rule rather than repeated on each route:
 - operations with path parameters: 404;
 - operations with a request body: 400 (unparseable), 401 (checked before the body is read),
   408 (the body stopped arriving), 413 (too large) and 503 (the in-flight upload budget is
-  full, with ``Retry-After``).
+  full, with ``Retry-After``);
+- every error answer is documented as JSON (``ErrorResponse``), also on routes that answer
+  GeoJSON, CSV or files on success.
 
 What only a route knows (409, 412, 503 without a model, a 200 for a retry) is declared on the
 route with ``schemas.common.error_responses``. ``tests/serve/test_serve_openapi.py`` checks
@@ -87,6 +89,11 @@ def _add_answers(path: str, operation: dict[str, Any]) -> None:
                 "content": {"application/json": {"schema": _ERROR_SCHEMA}},
             },
         )
+    for status, response in responses.items():
+        # Errors are JSON whatever the route answers on success (GeoJSON, CSV, a file);
+        # FastAPI would document them in the route's own media type.
+        if status[:1] in "45" and status.isdigit():
+            response["content"] = {"application/json": {"schema": _ERROR_SCHEMA}}
     if "503" in responses and "requestBody" in operation:
         responses["503"].setdefault("headers", {})["Retry-After"] = {
             "description": "Seconds to wait when the upload budget is full.",

@@ -123,6 +123,7 @@ def tip_status(query: StatusQuery, services: Services = Depends(get_services)) -
     response_model=Learn,
     tags=TAGS,
     summary="Teaching texts: species by stage, look-alikes, law, rewards (zh/en)",
+    responses=PUBLIC_ERRORS,
 )
 def learn(services: Services = Depends(get_services)) -> Learn:
     scoring = services.scoring
@@ -135,6 +136,7 @@ def learn(services: Services = Depends(get_services)) -> Learn:
     response_class=FileResponse,
     tags=TAGS,
     summary="A reference photo listed by the learn texts",
+    responses=PUBLIC_ERRORS,
 )
 def teaching_photo(
     name: Annotated[str, Path(max_length=130)], services: Services = Depends(get_services)
@@ -156,7 +158,7 @@ def check_page_url(request: Request, services: Services) -> str:
     "/v1/public/poster.{fmt}",
     tags=TAGS,
     summary="The printable A4 poster with a QR code to the check page",
-    responses={200: {"content": {"image/png": {}, "application/pdf": {}}}},
+    responses={200: {"content": {"image/png": {}, "application/pdf": {}}}, **PUBLIC_ERRORS},
     response_class=Response,
 )
 def poster(

@@ -2,7 +2,7 @@
 
     python tests/fuzz/fuzz_main.py TARGET [CORPUS_DIR] [--keep-going=DIR] [libFuzzer flags]
 
-TARGET is one of ``intake``, ``geotags``, ``targets``, ``forms`` (see ``fuzz_targets.py``).
+TARGET is one of ``intake``, ``geotags``, ``targets``, ``history``, ``forms`` (see ``fuzz_targets.py``).
 CORPUS_DIR (default: a temporary folder) receives the target's seeds (``fuzz_seeds.py``) and
 every new input libFuzzer finds; crashes are written as ``crash-*`` files in the current
 folder. ``--keep-going=DIR`` records each distinct finding (its input and message, one per
@@ -29,12 +29,14 @@ INSTRUMENT = {
     "intake": ["plantscout.model", "PIL"],
     "geotags": ["plantscout.drone.geotags", "defusedxml"],  # exifread: 10× slower runs
     "targets": ["plantscout.serve.services.target_files", "plantscout.serve.geo"],
+    "history": ["plantscout.serve.services.planning.files", "plantscout.serve.geo"],
     "forms": ["plantscout.serve", "python_multipart", "multipart"],
 }
 WARM = {  # modules a target imports lazily: imported here so they are instrumented
     "intake": ["plantscout.model.intake", "plantscout.model.preprocess", "PIL.PngImagePlugin"],
     "geotags": ["exifread", "defusedxml.ElementTree"],
     "targets": ["plantscout.serve.services.target_files"],
+    "history": ["plantscout.serve.services.planning.history"],
     "forms": ["plantscout.serve.app", "python_multipart"],
 }
 

@@ -453,6 +453,36 @@ BOUNDARY = "fuzzboundary7MA4YWxkTrZu0gW"
 ROUTES = ("/v1/inspections", "/v1/score", "/v1/targets/import")
 
 
+def history_seeds() -> list[Seed]:
+    """The hostile GeoJSON/CSV files of ``targets`` (any outcome), plus history files."""
+    seeds = [Seed(s.name, s.data, "422" if s.expect == "422" else None) for s in targets_seeds()]
+    ok_csv = "id,lat,lon,year,outcome,species,plants\nH-1,25.1,100.2,2024,铲除,罂粟,300\n"
+    point = {"type": "Point", "coordinates": [100.2, 25.1]}
+    seeds += [
+        Seed("C-history-ok", b"C" + ok_csv.encode(), "ok"),
+        Seed("C-history-gbk", b"C" + ok_csv.encode("gbk"), "ok"),
+        Seed(
+            "G-history-ok",
+            b"G" + _collection(_feature("H-2", {"outcome": "confirmed", "year": 2023}, point)),
+            "ok",
+        ),
+        Seed("C-history-no-outcome", b"Cid,lat,lon,year\nH-1,25,100,2024\n", "422"),
+        Seed("C-history-year-1", b"Cid,lat,lon,year,outcome\nH-1,25,100,1,confirmed\n", None),
+        Seed(
+            "C-history-day-9999",
+            b"Cid,lat,lon,observed_on,outcome\nH-1,25,100,9999-12-31,confirmed\n",
+            None,
+        ),
+        Seed("C-history-nan", b"Cid,lat,lon,year,outcome\nH-1,nan,inf,2024,confirmed\n", None),
+        Seed(
+            "C-history-huge-plants",
+            b"Cid,lat,lon,year,outcome,plants\nH,25,100,2024,confirmed," + b"9" * 5000 + b"\n",
+            None,
+        ),  # fmt: skip
+    ]
+    return seeds
+
+
 def _multipart(parts: list[tuple[str, bytes, str | None, str | None]]) -> bytes:
     """``(name, value, filename, content type)`` parts as one multipart/form-data body."""
     out = io.BytesIO()
@@ -586,6 +616,7 @@ SEEDS: dict[str, Callable[[], list[Seed]]] = {
     "intake": intake_seeds,
     "geotags": geotags_seeds,
     "targets": targets_seeds,
+    "history": history_seeds,
     "forms": form_seeds,
 }
 

@@ -12,8 +12,7 @@ unexpected exception escape) when the parser breaks its contract:
   a machine that swaps.
 
 Each target returns a short outcome (``"ok"``, an error code, or an HTTP status) that the seed
-tests compare with what each seed expects. History imports (issue 14) do not exist yet: add a
-target here when they do.
+tests compare with what each seed expects.
 """
 
 from __future__ import annotations
@@ -167,6 +166,47 @@ def targets(data: bytes) -> str:
     return "ok"
 
 
+# -- patrol-planning history imports (last seasons' finds) --------------------------------
+
+
+def history(data: bytes) -> str:
+    """The planning importers' file reader (``planning/files.py``, shared by history, units,
+    households and sites) and the history row parser: a 422 ``Unprocessable`` for the file, a
+    per-row ``ValueError``/``GeometryError`` for a bad row, or values the database can store.
+
+    The first byte picks the format as for ``targets``.
+    """
+    from plantscout.serve.errors import Unprocessable
+    from plantscout.serve.geo import GeometryError
+    from plantscout.serve.services.planning import files
+    from plantscout.serve.services.planning import history as past
+
+    head, body = data[:1], data[1:]
+    fmt = {b"G": "geojson", b"C": "csv"}.get(head)
+    try:
+        raw, _encoding = files.read_rows(body, None, fmt, past.HISTORY_ALIASES)
+        files.require_columns(raw, {"outcome"}, "history")
+    except Unprocessable as exc:
+        check(exc.status == 422 and bool(exc.message), "Unprocessable without a message")
+        json.dumps(exc.details, allow_nan=False)
+        check("\x00" not in exc.message, "NUL character in the error message")
+        return "422"
+    check(0 < len(raw) <= files.MAX_ROWS, f"{len(raw)} rows")
+    latest = date.today() + timedelta(days=1)
+    for row in raw:
+        try:
+            values = past._values(row, "fuzz", None, latest)
+        except (ValueError, GeometryError) as exc:
+            check("\x00" not in str(exc), "NUL character in a row error")
+            continue
+        check(-90 <= values["lat"] <= 90 and -180 <= values["lon"] <= 180, "coordinates")
+        check(1950 <= values["year"] <= latest.year, f"year {values['year']}")
+        json.dumps(values, default=str, allow_nan=False)  # raises on NaN / Infinity
+        for text in _strings(values):
+            check("\x00" not in text, f"NUL character in {text[:80]!r}")
+    return "ok"
+
+
 # -- multipart forms through the real app -------------------------------------------------
 
 
@@ -290,4 +330,10 @@ def forms(data: bytes) -> str:
     return _forms_app(data)
 
 
-TARGETS = {"intake": intake, "geotags": geotags, "targets": targets, "forms": forms}
+TARGETS = {
+    "intake": intake,
+    "geotags": geotags,
+    "targets": targets,
+    "history": history,
+    "forms": forms,
+}

@@ -25,7 +25,7 @@ from fuzz_targets import TARGETS, FormsApp
 
 FUZZ_MAIN = Path(__file__).with_name("fuzz_main.py")
 # Executions per target in CI: a few seconds each at the rates measured on 2 shared cores.
-SHORT_RUNS = {"intake": 2000, "geotags": 1500, "targets": 5000, "forms": 300}
+SHORT_RUNS = {"intake": 2000, "geotags": 1500, "targets": 5000, "history": 3000, "forms": 300}
 
 
 def _run_seeds(target, seeds) -> list[str]:
@@ -41,7 +41,7 @@ def _run_seeds(target, seeds) -> list[str]:
     return failures
 
 
-@pytest.mark.parametrize("name", ["intake", "geotags", "targets"])
+@pytest.mark.parametrize("name", ["intake", "geotags", "targets", "history"])
 def test_every_seed_keeps_the_parser_contract(name: str) -> None:
     seeds = SEEDS[name]()
     assert len(seeds) >= 20

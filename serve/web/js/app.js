@@ -129,7 +129,7 @@ async function useKey(key) {
   $("api-key").value = getKey();
   await checkKey();
   if (!getKey()) return;
-  loadTaxonomy();
+  loadTaxonomy().then(rerenderCapture); // names, marks and photo guides now in hand
   queue.kick({ includeFailed: true });
   track.kick();
   loadTargets();
@@ -232,7 +232,7 @@ function init() {
     renderNet();
     sendPending();
     rescoreOffline();
-    loadTaxonomy();
+    loadTaxonomy().then(rerenderCapture);
     loadTargets();
     ondevice.load();
     records.sync();

@@ -18,10 +18,15 @@ from typing import Any
 
 from .environment import MODEL
 from .errors import BundleError, NoDefaultModel
+from .familiarity import Familiarity, FamiliarityRule, load_familiarity
 from .preprocess import Preprocessing
 from .taxonomy import TAXONOMY, Role, Text
 
 CARD_SCHEMA = "plantscout.bundle/1"
+# /2 adds the `familiarity` gate (an extra file beside the ONNX). A reader that knows only /1
+# must refuse such a bundle rather than ignore the gate and alert more than it should.
+CARD_SCHEMA_FAMILIARITY = "plantscout.bundle/2"
+CARD_SCHEMAS = (CARD_SCHEMA, CARD_SCHEMA_FAMILIARITY)
 CARD_FILE = "card.json"
 ONNX_FILE = "model.onnx"
 INPUT_NAME = "image"
@@ -131,6 +136,7 @@ class Card:
     architecture: str = ""
     limitations: tuple[Text, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # training, metrics, sources, variants
+    familiarity: FamiliarityRule | None = None  # open-set gate on alerts (schema /2)
 
     @property
     def label_keys(self) -> tuple[str, ...]:
@@ -150,9 +156,13 @@ class Card:
             k for k, v in TAXONOMY.items() if v.role is Role.CONTROLLED and k not in outputs
         )
 
+    @property
+    def schema(self) -> str:
+        return CARD_SCHEMA_FAMILIARITY if self.familiarity is not None else CARD_SCHEMA
+
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "schema": CARD_SCHEMA,
+            "schema": self.schema,
             "name": self.name,
             "version": self.version,
             "created": self.created,
@@ -171,6 +181,8 @@ class Card:
             "decision": self.decision.as_dict(),
             "limitations": [t.as_dict() for t in self.limitations],
         }
+        if self.familiarity is not None:
+            data["familiarity"] = self.familiarity.as_dict()
         for key, value in self.extra.items():
             data.setdefault(key, value)
         if "calibration" in self.extra:
@@ -180,8 +192,12 @@ class Card:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Card:
         schema = data.get("schema")
-        if schema != CARD_SCHEMA:
-            raise BundleError(f"card schema is {schema!r}; this plantscout reads {CARD_SCHEMA!r}")
+        if schema not in CARD_SCHEMAS:
+            raise BundleError(f"card schema is {schema!r}; this plantscout reads {CARD_SCHEMAS}")
+        if (schema == CARD_SCHEMA_FAMILIARITY) != ("familiarity" in data):
+            raise BundleError(
+                f"a {CARD_SCHEMA_FAMILIARITY} card must have a familiarity section, and only it"
+            )
         try:
             labels = tuple(CardLabel.from_dict(item) for item in data["labels"])
             calibration = data.get("calibration") or {}
@@ -199,6 +215,7 @@ class Card:
                 "preprocessing",
                 "decision",
                 "limitations",
+                "familiarity",
             }
             card = cls(
                 name=str(data["name"]),
@@ -213,6 +230,9 @@ class Card:
                 architecture=str(data.get("architecture", "")),
                 limitations=tuple(Text(**t) for t in data.get("limitations", [])),
                 extra={k: v for k, v in data.items() if k not in core},
+                familiarity=FamiliarityRule.from_dict(data["familiarity"])
+                if "familiarity" in data
+                else None,
             )
         except BundleError:
             raise
@@ -252,6 +272,14 @@ class Card:
             raise BundleError(f"decision.unusable_label {unusable!r} is not a model output")
         if len(self.onnx_sha256) != 64:
             raise BundleError("card's onnx sha256 must be 64 hex characters")
+        gate = self.familiarity
+        if gate is not None:
+            if gate.label not in keys or self.label(gate.label).role is not Role.CONTROLLED:
+                raise BundleError(
+                    f"familiarity gates {gate.label!r}, which is not a controlled model output"
+                )
+            if gate.file == ONNX_FILE or gate.file == CARD_FILE:
+                raise BundleError(f"familiarity file may not be {gate.file!r}")
 
 
 @dataclass(frozen=True)
@@ -260,6 +288,7 @@ class Bundle:
 
     path: Path
     card: Card
+    familiarity: Familiarity | None = field(default=None, repr=False, compare=False)
 
     @property
     def onnx_path(self) -> Path:
@@ -316,7 +345,10 @@ def load_bundle(path: str | os.PathLike[str] | None = None, *, check_onnx: bool 
             f"{onnx_path} has sha256 {actual[:12]}…, but the card says {card.onnx_sha256[:12]}…: "
             "the file was changed or the card belongs to another model"
         )
-    bundle = Bundle(path=directory, card=card)
+    familiarity = (
+        load_familiarity(directory, card.familiarity) if card.familiarity is not None else None
+    )
+    bundle = Bundle(path=directory, card=card, familiarity=familiarity)
     if check_onnx:
         check_graph(bundle)
     return bundle

@@ -134,3 +134,12 @@ def preprocess_batch(images: Iterable[Image.Image], spec: Preprocessing) -> np.n
 def stack_tiles(tiles: Sequence[np.ndarray], spec: Preprocessing) -> np.ndarray:
     """uint8 HWC tiles already at ``input_size`` -> normalized NCHW batch (drone scanning)."""
     return normalize(np.stack(tiles), spec)
+
+
+def mean_luma(tensor: np.ndarray, spec: Preprocessing) -> float:
+    """Mean luma in [0, 1] of a normalised CHW input: what the model "sees" (too_dark rule)."""
+    rgb = (
+        tensor * np.asarray(spec.std, np.float32)[:, None, None]
+        + np.asarray(spec.mean, np.float32)[:, None, None]
+    )
+    return float((0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).mean())

@@ -50,6 +50,12 @@ UNUSABLE_REASONS: dict[str, Text] = {
     ),
 }
 
+UNFAMILIAR_MESSAGE = Text(
+    zh="与模型训练所用的大麻照片不相似：可能是模型没见过的植物，请人工复核，勿直接按疑似处理",
+    en="Unlike the cannabis photos this model was trained on: it may be a plant the model has "
+    "never seen. A person should check it; it is not reported as suspected",
+)
+
 STAND_IN_MESSAGE = Text(
     zh="罂粟科花卉：请现场核实是否为罂粟（本模型未用罂粟照片训练，无法直接判定）",
     en="Poppy-family flower: check whether it is opium poppy (this model was not trained on "
@@ -68,6 +74,10 @@ class SpeciesScore:
     via: str | None = None  # the stand-in label that raised it (e.g. ornamental_poppy)
     source: str = "classifier"  # or "gallery" when a reference gallery decided it
     message: Text | None = None
+    # Similarity to the label's training photos (bundles with a familiarity gate), and
+    # whether an alert was lowered to review because the image looked unfamiliar.
+    familiarity: float | None = None
+    unfamiliar: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         label = TAXONOMY.get(self.key)
@@ -81,6 +91,8 @@ class SpeciesScore:
             "via": self.via,
             "source": self.source,
             "message": self.message.as_dict() if self.message else None,
+            "familiarity": None if self.familiarity is None else round(self.familiarity, 6),
+            "unfamiliar": self.unfamiliar,
         }
 
 
@@ -146,18 +158,20 @@ def level_for(probability: float, alert: float | None, review: float | None) -> 
     return None
 
 
-def species_scores(card: Card, probs: dict[str, float]) -> tuple[SpeciesScore, ...]:
-    """Per controlled species: trained outputs get alert/review; stand-ins only review."""
+def species_scores(
+    card: Card, probs: dict[str, float], familiarity: float | None = None
+) -> tuple[SpeciesScore, ...]:
+    """Per controlled species: trained outputs get alert/review; stand-ins only review.
+
+    With a familiarity gate in the card, an alert on the gated label whose image is less
+    familiar than ``alert_min`` becomes a review marked ``unfamiliar``.
+    """
     result: list[SpeciesScore] = []
     for key, label in TAXONOMY.items():
         if label.role is not Role.CONTROLLED:
             continue
         if key in probs:
-            thresholds = card.label(key).thresholds
-            p = probs[key]
-            result.append(
-                SpeciesScore(key, p, level_for(p, thresholds.alert, thresholds.review), True)
-            )
+            result.append(_trained_species(card, key, probs[key], familiarity))
             continue
         stand_ins = [lab for lab in card.labels if lab.review_for == key]
         level, via = None, None
@@ -177,6 +191,30 @@ def species_scores(card: Card, probs: dict[str, float]) -> tuple[SpeciesScore, .
             )
         )
     return tuple(result)
+
+
+def _trained_species(
+    card: Card, key: str, probability: float, familiarity: float | None
+) -> SpeciesScore:
+    thresholds = card.label(key).thresholds
+    level = level_for(probability, thresholds.alert, thresholds.review)
+    gate = card.familiarity
+    if gate is None or gate.label != key:
+        return SpeciesScore(key, probability, level, True)
+    if familiarity is None:
+        raise ValueError(f"bundle {card.name} {card.version} gates {key} on familiarity: give it")
+    unfamiliar = (
+        level is Level.ALERT and gate.alert_min is not None and familiarity < gate.alert_min
+    )
+    return SpeciesScore(
+        key,
+        probability,
+        Level.REVIEW if unfamiliar else level,
+        True,
+        message=UNFAMILIAR_MESSAGE if unfamiliar else None,
+        familiarity=familiarity,
+        unfamiliar=unfamiliar,
+    )
 
 
 def decide(
@@ -208,10 +246,12 @@ def score_from_logits(
     image: ImageInfo | None = None,
     quality_reason: str | None = None,
     embedding: np.ndarray | None = None,
+    familiarity: float | None = None,
 ) -> Score:
+    """The score of one image from its logits (and, for gated bundles, its familiarity)."""
     p = softmax(logits, card.temperature)
     probs = {key: float(p[i]) for i, key in enumerate(card.label_keys)}
-    species = species_scores(card, probs)
+    species = species_scores(card, probs, familiarity)
     verdict, reason = decide(card, probs, species, quality_reason=quality_reason)
     return Score(
         probabilities=probs,

@@ -17,7 +17,7 @@ import numpy as np
 from .bundle import EMBEDDING_OUTPUT, INPUT_NAME, LOGITS_OUTPUT, Bundle, check_graph, load_bundle
 from .errors import BundleError
 from .intake import DEFAULT_LIMITS, DecodedImage, IntakeLimits, read_image
-from .preprocess import preprocess_batch, stack_tiles
+from .preprocess import mean_luma, preprocess_batch, stack_tiles
 from .score import ImageInfo, Score, score_from_logits
 
 
@@ -106,6 +106,7 @@ class Scorer:
             chunk = images[start : start + self.batch_size]
             batch = preprocess_batch((d.image for d in chunk), self.card.preprocessing)
             raw = self.run(batch)
+            familiarity = self.familiarity(raw.embeddings)
             for i, decoded in enumerate(chunk):
                 scores.append(
                     score_from_logits(
@@ -117,6 +118,7 @@ class Scorer:
                         ),
                         quality_reason=self._quality_reason(decoded, batch[i]),
                         embedding=raw.embeddings[i],
+                        familiarity=familiarity[i],
                     )
                 )
         return scores
@@ -140,24 +142,30 @@ class Scorer:
         """Score uint8 HWC tiles already cut at ``input_size`` (drone scanning)."""
         batch = stack_tiles(tiles, self.card.preprocessing)
         raw = self.run(batch)
+        familiarity = self.familiarity(raw.embeddings)
         return [
             score_from_logits(
-                self._tile_card, raw.logits[i], self.identity, embedding=raw.embeddings[i]
+                self._tile_card,
+                raw.logits[i],
+                self.identity,
+                embedding=raw.embeddings[i],
+                familiarity=familiarity[i],
             )
             for i in range(len(tiles))
         ]
+
+    def familiarity(self, embeddings: np.ndarray) -> list[float | None]:
+        """Per image, similarity to the gated label's training photos (None: no gate)."""
+        gate = self.bundle.familiarity
+        if gate is None:
+            return [None] * len(embeddings)
+        return [float(v) for v in gate(embeddings)]
 
     def _quality_reason(self, decoded: DecodedImage, tensor: np.ndarray) -> str | None:
         rule = self.card.decision
         if min(decoded.width, decoded.height) < rule.min_side:
             return "too_small"
         # Mean luma of the model's own input, undoing normalisation: what the model "sees".
-        spec = self.card.preprocessing
-        rgb = (
-            tensor * np.asarray(spec.std, np.float32)[:, None, None]
-            + np.asarray(spec.mean, np.float32)[:, None, None]
-        )
-        luma = float((0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).mean())
-        if luma < rule.min_mean_luma:
+        if mean_luma(tensor, self.card.preprocessing) < rule.min_mean_luma:
             return "too_dark"
         return None

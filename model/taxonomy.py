@@ -59,6 +59,9 @@ class Label:
     lookalike_of: str | None = None
     # What to look at on the plant to tell it from its look-alikes (shown with verdicts).
     field_marks: tuple[Text, ...] = field(default_factory=tuple)
+    # For controlled species: the photos to take of a suspected plant, in order (the field
+    # page shows them before shooting), so a reviewer can decide from the photos alone.
+    photo_guide: tuple[Text, ...] = field(default_factory=tuple)
     # For controlled plants: what to look for at each stage of the season (teaching pages).
     stages: tuple[Stage, ...] = field(default_factory=tuple)
 
@@ -71,6 +74,7 @@ class Label:
             "description": self.description.as_dict(),
             "lookalike_of": self.lookalike_of,
             "field_marks": [m.as_dict() for m in self.field_marks],
+            "photo_guide": [m.as_dict() for m in self.photo_guide],
             "stages": [st.as_dict() for st in self.stages],
         }
 
@@ -111,6 +115,37 @@ _CANNABIS_MARKS = (
     Text(
         zh="茎有纵棱、被短毛；雌株顶端有密集花簇（带树脂腺毛）",
         en="Stem ridged with short hairs; female plants carry dense, resinous flower clusters",
+    ),
+)
+
+_POPPY_PHOTOS = (
+    Text(
+        zh="整株：从地面拍到花或蒴果，看得出株高和茎",
+        en="Whole plant: from the ground up to the flower or capsule, showing height and stem",
+    ),
+    Text(
+        zh="叶片特写：叶基是否抱茎，叶面是否灰绿色、带白粉",
+        en="Leaf close-up: does the leaf base clasp the stem; is it grey-green and waxy",
+    ),
+    Text(
+        zh="花或蒴果特写：花瓣基部的斑块，蒴果大小（旁边放手或笔作参照）",
+        en="Flower or capsule close-up: the blotch at the petal base, the capsule's size "
+        "(a hand or pen beside it for scale)",
+    ),
+)
+
+_CANNABIS_PHOTOS = (
+    Text(
+        zh="整株：从地面拍到顶端，看得出株高和分枝",
+        en="Whole plant: from the ground to the top, showing height and branching",
+    ),
+    Text(
+        zh="叶片特写：一片完整的掌状复叶，小叶和锯齿清楚",
+        en="Leaf close-up: one whole palmate leaf, leaflets and teeth sharp",
+    ),
+    Text(
+        zh="花簇或种子特写（如有）：枝顶的花簇",
+        en="Flowers or seeds close-up (if any): the clusters at the branch tips",
     ),
 )
 
@@ -219,6 +254,7 @@ TAXONOMY: dict[str, Label] = {
                 en="Drug source plant; illegal to grow without licence",
             ),
             field_marks=_POPPY_MARKS,
+            photo_guide=_POPPY_PHOTOS,
             stages=_POPPY_STAGES,
         ),
         Label(
@@ -231,6 +267,7 @@ TAXONOMY: dict[str, Label] = {
                 en="Drug source plant (industrial hemp looks the same)",
             ),
             field_marks=_CANNABIS_MARKS,
+            photo_guide=_CANNABIS_PHOTOS,
             stages=_CANNABIS_STAGES,
         ),
         Label(

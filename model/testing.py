@@ -138,3 +138,34 @@ def build_tiny_bundle(
         card.update(card_overrides)
     (directory / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), "utf-8")
     return directory
+
+
+def add_familiarity(
+    directory: str | Path,
+    references: np.ndarray,
+    alert_min: float | None,
+    *,
+    label: str = "cannabis",
+    k: int = 1,
+) -> Path:
+    """Give a bundle a familiarity gate: write the references beside the ONNX, hash them
+    into the card (schema /2). Tests use it on the tiny bundle (3-dim embeddings)."""
+    import hashlib
+
+    from .bundle import CARD_SCHEMA_FAMILIARITY
+    from .familiarity import FAMILIARITY_FILE, references_bytes
+
+    directory = Path(directory)
+    data = references_bytes(np.asarray(references, np.float32))
+    (directory / FAMILIARITY_FILE).write_bytes(data)
+    card = json.loads((directory / CARD_FILE).read_text("utf-8"))
+    card["schema"] = CARD_SCHEMA_FAMILIARITY
+    card["familiarity"] = {
+        "label": label,
+        "k": k,
+        "references": len(references),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "alert_min": alert_min,
+    }
+    (directory / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2), "utf-8")
+    return directory

@@ -132,14 +132,40 @@ def keys_app() -> None:
 )
 @click.option("--unit", default=None, help="Unit (required for inspectors).")
 @click.option("--name", default=None, help="Who holds the key (default: role@unit).")
-def keys_create(role: str, unit: str | None, name: str | None) -> None:
-    """Create a key and print it once. Store it safely: only its hash is kept."""
+@click.option(
+    "--url",
+    "setup_url",
+    default=None,
+    help="The field page's address as phones reach it (https://office:8000/): also print a "
+    "setup link that carries the key.",
+)
+@click.option(
+    "--qr",
+    "qr_out",
+    default=None,
+    help="With --url: write the setup QR code to this file (.png, .svg, .pdf) or '-' to "
+    "draw it here.",
+)
+def keys_create(
+    role: str, unit: str | None, name: str | None, setup_url: str | None, qr_out: str | None
+) -> None:
+    """Create a key and print it once. Store it safely: only its hash is kept.
+
+    With --url (and --qr), a phone is set up by scanning the code instead of typing the key.
+    """
     from .keys import mint_key
-    from .services import audit
+    from .services import audit, setup_qr
     from .vocab import Role
 
     if role == "inspector" and not unit:
         raise click.UsageError("an inspector key needs --unit")
+    if qr_out and not setup_url:
+        raise click.UsageError("--qr needs --url (the address phones open)")
+    if setup_url:
+        try:
+            setup_qr.setup_link(setup_url, "psk_check")
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     settings = _settings()
     db = _database(settings)
     try:
@@ -158,6 +184,14 @@ def keys_create(role: str, unit: str | None, name: str | None) -> None:
     finally:
         db.dispose()
     click.echo(minted.key)
+    if setup_url:
+        link = setup_qr.setup_link(setup_url, minted.key)
+        click.echo(link)
+        if qr_out == "-":
+            click.echo(setup_qr.qr_terminal(link))
+        elif qr_out:
+            setup_qr.save_qr(link, qr_out)
+            click.echo(f"QR code written to {qr_out}", err=True)
     click.echo(f"key id {minted.record.id}: role {role}, unit {unit or '-'}", err=True)
 
 

@@ -181,6 +181,12 @@ class Inspection(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    plants: Mapped[list[InspectionPlant]] = relationship(
+        back_populates="inspection",
+        order_by="InspectionPlant.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
 
 
 class InspectionPhoto(Base):
@@ -210,8 +216,33 @@ class InspectionPhoto(Base):
     gps_altitude_m: Mapped[float | None] = mapped_column(Float)
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     geotags: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # position of the inspection's plant or patch this photo shows (None: not assigned)
+    plant: Mapped[int | None] = mapped_column(Integer)
 
     inspection: Mapped[Inspection] = relationship(back_populates="photos")
+
+
+class InspectionPlant(Base):
+    """One plant, or one patch of plants, of an inspection (issue 13): several can stand at
+    one site, each with its own photos (``InspectionPhoto.plant``), count, area and stage."""
+
+    __tablename__ = "inspection_plants"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "position", name="uq_inspection_plants_position"),
+    )
+
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("inspections.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int | None] = mapped_column(Integer)
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    growth_stage: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="plants")
 
 
 class AuditEvent(Base):

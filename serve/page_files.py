@@ -18,7 +18,9 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self'",
+        # WebAssembly (onnxruntime-web, on-device scoring) needs 'wasm-unsafe-eval': it lets
+        # the page compile WebAssembly, and nothing else (JavaScript eval stays refused).
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' blob: data:",
         "connect-src 'self'",

@@ -69,6 +69,23 @@ class EradicationMethod(StrEnum):
     OTHER = "other"
 
 
+class PlantKind(StrEnum):
+    """What one entry of an inspection's ``plants`` is (issue 13)."""
+
+    PLANT = "plant"  # one plant
+    PATCH = "patch"  # a patch or stand of plants, counted and measured together
+
+
+class GrowthStage(StrEnum):
+    """How far a plant or patch has grown: what eradication and the next visit must plan for."""
+
+    SEEDLING = "seedling"
+    VEGETATIVE = "vegetative"  # leaves, no flowers yet
+    FLOWERING = "flowering"  # flowers or buds
+    FRUITING = "fruiting"  # seed capsules (poppy) or seeds (cannabis)
+    HARVESTED = "harvested"  # cut or lanced: stubble, scored capsules
+
+
 class TargetStatus(StrEnum):
     """Derived from linked inspections, never set by hand (see services/targets.py)."""
 

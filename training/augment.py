@@ -85,6 +85,11 @@ class Augmenter:
         self.photo.set_random_seed(seed)
         self.tile.set_random_seed(seed + 1)
 
+    def reseed(self, seed: int) -> None:
+        """Restart both pipelines from ``seed`` (per image: views independent of batch order)."""
+        self.photo.set_random_seed(seed)
+        self.tile.set_random_seed(seed + 1)
+
     def __call__(self, pixels: np.ndarray, is_tile: bool) -> np.ndarray:
         pipeline = self.tile if is_tile else self.photo
         return pipeline(image=pixels)["image"]

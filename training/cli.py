@@ -23,17 +23,33 @@ import click
     help="Override a config value, e.g. --set optim.epochs=5 --set data.manifest=x.csv.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--features-only",
+    is_flag=True,
+    help="Head mode: only fill the trunk-feature store (resumable; progress in the log).",
+)
 def train_app(
-    config_file: Path, run_dir: Path | None, overrides: tuple[str, ...], quiet: bool
+    config_file: Path,
+    run_dir: Path | None,
+    overrides: tuple[str, ...],
+    quiet: bool,
+    features_only: bool,
 ) -> None:
     """Train a classifier as CONFIG_FILE (TOML or YAML) describes."""
     from .config import load_config
-    from .train import train
+    from .train import fill_features, train
 
     try:
         config = load_config(config_file, list(overrides))
     except (ValueError, TypeError) as exc:
         raise click.ClickException(f"{config_file}: {exc}") from exc
+    if features_only:
+        try:
+            n = fill_features(config, log=click.echo, progress=not quiet)
+        except (ValueError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"features stored for {n} images under {config.cache_dir}")
+        return
     try:
         result = train(config, run_dir, log=click.echo, progress=not quiet)
     except (ValueError, FileNotFoundError) as exc:
@@ -80,6 +96,14 @@ def train_app(
 @click.option("--name", default=None, help="Bundle name (default: the config's).")
 @click.option("--version", "version_", default=None, help="Bundle version (default: the config's).")
 @click.option("--no-plots", is_flag=True)
+@click.option(
+    "--also-evaluate",
+    "also_evaluate",
+    multiple=True,
+    metavar="KEY=MANIFEST",
+    help="Also measure the test split of another built dataset into the card's metrics[KEY] "
+    "(e.g. plants-v1-test=data/plants-v1/manifest.csv, which CI can rebuild).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def export_app(
@@ -95,6 +119,7 @@ def export_app(
     name: str | None,
     version_: str | None,
     no_plots: bool,
+    also_evaluate: tuple[str, ...],
     force: bool,
     quiet: bool,
 ) -> None:
@@ -119,6 +144,7 @@ def export_app(
         force=force,
         name=name,
         version=version_,
+        also_evaluate=tuple(_key_path(item) for item in also_evaluate),
     )
     try:
         result = export_run(
@@ -135,3 +161,10 @@ def export_app(
         value = "—" if t["value"] is None else f"{t['value']:.4f}"
         mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
         click.echo(f"  {key:<42} {value:>8}   target {t['target']}   {mark}")
+
+
+def _key_path(item: str) -> tuple[str, Path]:
+    key, sep, path = item.partition("=")
+    if not sep or not key or not Path(path).is_file():
+        raise click.BadParameter(f"{item!r}: expected KEY=MANIFEST with an existing manifest")
+    return key, Path(path)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .evaluate import Scored
+from .measures import AT_MOST as _AT_MOST
 
 
 def compare_scored(current: Scored, candidate: Scored) -> dict[str, Any]:
@@ -115,6 +116,15 @@ def format_comparison(result: dict[str, Any], current: str, candidate: str) -> s
             f"{_change(c['review_or_alert_recall'], d['review_or_alert_recall']):<24}"
             f"{c['false_alerts']} -> {d['false_alerts']} of {entry['negatives']}"
         )
+    if result.get("targets"):
+        lines.append("")
+        lines.append(f"{'target':<46}{'current -> candidate':<28}goal")
+        for name, entry in result["targets"].items():
+            bound = "<=" if name in _AT_MOST else ">="
+            lines.append(
+                f"{name:<46}{_change(entry['current'], entry['candidate']):<28}"
+                f"{bound} {entry['target']}"
+            )
     lines.append("")
     lines.append("top-label accuracy by source:")
     for source, entry in result["by_source"].items():
@@ -142,4 +152,5 @@ def _change(before: float | None, after: float | None) -> str:
 
     if before is None or after is None:
         return f"{fmt(before)} -> {fmt(after)}"
+    before, after = float(before), float(after)
     return f"{fmt(before)} -> {fmt(after)} ({after - before:+.3f})"

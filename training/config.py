@@ -63,6 +63,11 @@ class OptimConfig:
     source_key: str = "source"
     warmup_epochs: int = 1
     workers: int = 0  # DataLoader workers (finetune mode)
+    # Hard-negative mining (head mode): after a first fit, the training negatives the head
+    # scores highest for the controlled label (this share of them) weigh `factor` times
+    # more in a second fit from scratch. 0 = off.
+    hard_negative_share: float = 0.0
+    hard_negative_factor: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,28 @@ class CalibrationConfig:
     recall_rule: str = "pooled"
     min_source_positives: int = 10
     unusable_min_probability: float = 0.6
+    # Where the temperature and thresholds are fitted: "val" (the in-source validation
+    # split) or "out_of_source" (predictions of the out-of-source protocol: every image
+    # scored by a model that never saw its source family; head mode only).
+    fit_on: str = "val"
+
+
+@dataclass(frozen=True)
+class OpenSetConfig:
+    """The familiarity gate: an alert also needs the image to look like training photos."""
+
+    label: str = ""  # the gated label ("cannabis"); "" = no gate
+    k: int = 5  # nearest references averaged
+    max_references: int = 2048  # training photos of the label kept in the bundle (float16)
+    # The gate's cut keeps this share of the label's out-of-source positives.
+    gate_recall: float = 0.99
+
+
+@dataclass(frozen=True)
+class OutOfSourceConfig:
+    """The out-of-source protocol (training/oos.py)."""
+
+    max_folds_per_source: int = 10  # more families than this are dealt into this many folds
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,8 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     early_stopping: EarlyStopConfig = field(default_factory=EarlyStopConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    open_set: OpenSetConfig = field(default_factory=OpenSetConfig)
+    out_of_source: OutOfSourceConfig = field(default_factory=OutOfSourceConfig)
 
     def __post_init__(self) -> None:
         if self.mode not in ("head", "finetune"):
@@ -112,6 +141,14 @@ class TrainConfig:
             raise ValueError("optim.source_key must be 'source' or 'source_gsd'")
         if self.calibration.recall_rule not in ("pooled", "source_mean"):
             raise ValueError("calibration.recall_rule must be 'pooled' or 'source_mean'")
+        if self.calibration.fit_on not in ("val", "out_of_source"):
+            raise ValueError("calibration.fit_on must be 'val' or 'out_of_source'")
+        if self.calibration.fit_on == "out_of_source" and self.mode != "head":
+            raise ValueError("calibration.fit_on = 'out_of_source' needs head mode")
+        if self.open_set.label and self.open_set.label not in self.data.labels:
+            raise ValueError(f"open_set.label {self.open_set.label!r} is not in data.labels")
+        if not 0 < self.open_set.gate_recall <= 1:
+            raise ValueError("open_set.gate_recall must be in (0, 1]")
         if self.data.unknown_labels not in ("error", "drop"):
             raise ValueError("data.unknown_labels must be 'error' or 'drop'")
         if len(set(self.data.labels)) != len(self.data.labels):

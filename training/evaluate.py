@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import math
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,21 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from plantscout.datasets import Record, manifest_hash
+from plantscout.datasets import Record
 from plantscout.model import Bundle, Scorer, load_bundle
 
-from . import metrics as M
-from .policy import is_controlled
+from .measures import TARGETS, compute_metrics  # noqa: F401 (re-exported)
 
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
-
-TARGETS = {
-    "cannabis_recall_at_alert": 0.95,
-    "cannabis_precision_at_alert": 0.95,
-    "lookalike_and_poppy_cannabis_alert_rate": 0.05,
-    "background_vs_plant_auroc": 0.95,
-    "ece_after_temperature": 0.05,
-}
 
 
 def _no_progress(items: Iterable[Any], total: int, desc: str) -> Iterable[Any]:
@@ -52,6 +42,9 @@ class Scored:
     verdicts: list[str]
     levels: dict[str, list[str | None]]  # controlled species -> level per image
     temperature: float
+    # Gated bundles: each image's familiarity to the gated label's training photos.
+    familiarity: np.ndarray | None = None
+    embeddings: np.ndarray | None = None  # (N, D) when scored through a bundle
 
 
 def score_records(
@@ -86,7 +79,8 @@ def score_records(
     probs = probs.reshape(len(records), len(labels))
     logits = card.temperature * np.log(np.clip(probs, 1e-300, None))
     species = [s.key for s in scores[0].species] if scores else []
-    levels = {key: [_level(s.species_score(key)) for s in scores] for key in species}
+    levels = {key: [level_of(s.species_score(key)) for s in scores] for key in species}
+    gate = card.familiarity
     return Scored(
         records=list(records),
         labels=labels,
@@ -96,10 +90,31 @@ def score_records(
         verdicts=[s.verdict.value for s in scores],
         levels=levels,
         temperature=card.temperature,
+        familiarity=None
+        if gate is None
+        else np.array([s.species_score(gate.label).familiarity for s in scores], np.float64),
+        embeddings=np.stack([s.embedding for s in scores]) if scores else None,
     )
 
 
-def _level(species: Any) -> str | None:
+def take(scored: Scored, rows: Sequence[int] | np.ndarray) -> Scored:
+    """The scored images at ``rows`` (a subset, or a reordering), every field aligned."""
+    rows = np.asarray(rows, np.int64)
+    return Scored(
+        records=[scored.records[i] for i in rows],
+        labels=scored.labels,
+        targets=scored.targets[rows],
+        probs=scored.probs[rows],
+        logits=scored.logits[rows],
+        verdicts=[scored.verdicts[i] for i in rows],
+        levels={k: [v[i] for i in rows] for k, v in scored.levels.items()},
+        temperature=scored.temperature,
+        familiarity=None if scored.familiarity is None else scored.familiarity[rows],
+        embeddings=None if scored.embeddings is None else scored.embeddings[rows],
+    )
+
+
+def level_of(species: Any) -> str | None:
     return species.level.value if species is not None and species.level else None
 
 
@@ -112,219 +127,6 @@ def _tile(path: Path, size: int) -> np.ndarray:
     if image.size != (size, size):
         image = image.resize((size, size), Image.Resampling.BICUBIC)
     return np.asarray(image.convert("RGB"))
-
-
-def _rate(count: int, n: int) -> dict[str, Any]:
-    return {"rate": (count / n) if n else None, "count": int(count), "n": int(n)}
-
-
-def compute_metrics(scored: Scored, bundle: Bundle) -> dict[str, Any]:
-    """Every number the issue asks for, with counts, from one scored split."""
-    card = bundle.card
-    labels = scored.labels
-    y = scored.targets
-    known = y >= 0
-    probs, yk = scored.probs[known], y[known]
-    pred = probs.argmax(axis=1)
-    sources = np.array([r.source for r in scored.records], dtype=object)
-    label_of = np.array([r.label for r in scored.records], dtype=object)
-    out: dict[str, Any] = {
-        "images": len(scored.records),
-        "records_hash": manifest_hash(scored.records),
-        "bundle": bundle.identity(),
-        "temperature": card.temperature,
-        "unscored_labels": dict(
-            Counter(r.label for r, t in zip(scored.records, y, strict=True) if t < 0)
-        ),
-    }
-
-    # Per label at the argmax.
-    per_label = {}
-    for i, label in enumerate(labels):
-        tp = int(((pred == i) & (yk == i)).sum())
-        support = int((yk == i).sum())
-        predicted = int((pred == i).sum())
-        precision = tp / predicted if predicted else None
-        recall = tp / support if support else None
-        f1 = (
-            2 * precision * recall / (precision + recall)
-            if precision and recall
-            else (0.0 if support else None)
-        )
-        ap = M.average_precision(probs[:, i], yk == i) if support else None
-        per_label[label] = {
-            "average_precision": ap,
-            "support": support,
-            "predicted": predicted,
-            "correct": tp,
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-        }
-    out["per_label"] = per_label
-    out["accuracy"] = float((pred == yk).mean()) if len(yk) else None
-    recalls = [v["recall"] for v in per_label.values() if v["recall"] is not None]
-    out["balanced_accuracy"] = float(np.mean(recalls)) if recalls else None
-    out["confusion"] = {
-        "labels": list(labels),
-        "matrix": M.confusion_matrix(yk, pred, len(labels)).tolist(),
-    }
-
-    # Controlled labels at the card's thresholds (the levels the service returns).
-    controlled: dict[str, Any] = {}
-    for key in (k for k in labels if is_controlled(k)):
-        positive = label_of == key
-        entry: dict[str, Any] = {"positives": int(positive.sum())}
-        for level in ("alert", "review"):
-            raised = np.array(
-                [
-                    lv == "alert" or (level == "review" and lv == "review")
-                    for lv in scored.levels[key]
-                ]
-            )
-            tp = int((raised & positive).sum())
-            fp = int((raised & ~positive).sum())
-            fn = int((~raised & positive).sum())
-            thresholds = card.label(key).thresholds
-            entry[level] = {
-                "threshold": getattr(thresholds, level),
-                "recall": tp / (tp + fn) if tp + fn else None,
-                "precision": tp / (tp + fp) if tp + fp else None,
-                "tp": tp,
-                "fp": fp,
-                "fn": fn,
-                "missed_by_source": dict(Counter(sources[positive & ~raised].tolist())),
-                "false_alarms_by_label": dict(Counter(label_of[raised & ~positive].tolist())),
-                "false_alarms_by_source": dict(Counter(sources[raised & ~positive].tolist())),
-            }
-        controlled[key] = entry
-    out["controlled"] = controlled
-
-    # Stand-ins: e.g. ornamental poppy raising opium poppy to review.
-    stand_ins: dict[str, Any] = {}
-    for label in card.labels:
-        if not label.review_for:
-            continue
-        raised = np.array([lv == "review" for lv in scored.levels[label.review_for]])
-        own = label_of == label.key
-        stand_ins[label.key] = {
-            "review_for": label.review_for,
-            "review_threshold": label.thresholds.review,
-            "review_rate_on_own_label": _rate(int((raised & own).sum()), int(own.sum())),
-            "precision": (int((raised & own).sum()) / int(raised.sum())) if raised.any() else None,
-            "raised_by_label": dict(Counter(label_of[raised].tolist())),
-            "any_alert": any(lv == "alert" for lv in scored.levels[label.review_for]),
-        }
-    out["stand_ins"] = stand_ins
-
-    # False alarms: non-cannabis images raised to cannabis alert.
-    if "cannabis" in scored.levels:
-        alert = np.array([lv == "alert" for lv in scored.levels["cannabis"]])
-        by_label = {
-            label: _rate(int((alert & (label_of == label)).sum()), int((label_of == label).sum()))
-            for label in sorted(set(label_of.tolist()))
-            if label != "cannabis"
-        }
-        confusable = np.isin(label_of, ["cannabis_lookalike", "ornamental_poppy"])
-        out["cannabis_false_alarms"] = {
-            "by_label": by_label,
-            "lookalike_and_poppy": _rate(int((alert & confusable).sum()), int(confusable.sum())),
-            "by_source": dict(Counter(sources[alert & (label_of != "cannabis")].tolist())),
-        }
-
-    # Calibration before / after temperature.
-    before = M.softmax(scored.logits[known], 1.0)
-    after = probs
-    out["calibration"] = {
-        "ece_before": M.ece(before, yk),
-        "ece_after": M.ece(after, yk),
-        "nll_before": M.nll(scored.logits[known], yk, 1.0) if len(yk) else None,
-        "nll_after": M.nll(scored.logits[known], yk, card.temperature) if len(yk) else None,
-        "ece_after_by_source": {
-            s: M.ece(after[sources[known] == s], yk[sources[known] == s])
-            for s in sorted(set(sources[known].tolist()))
-        },
-    }
-
-    # Unknown-image rejection: background vs any plant, scored by P(background).
-    if "background" in labels:
-        bg = label_of == "background"
-        p_bg = scored.probs[:, labels.index("background")]
-        unusable = np.array([v == "unusable" for v in scored.verdicts])
-        out["rejection"] = {
-            "auroc_background_vs_plant": M.auroc(p_bg, bg),
-            "n_background": int(bg.sum()),
-            "n_plant": int((~bg).sum()),
-            "unusable_rate_background": _rate(int((unusable & bg).sum()), int(bg.sum())),
-            "unusable_rate_plant": _rate(int((unusable & ~bg).sum()), int((~bg).sum())),
-            "plants_marked_unusable_by_source": dict(Counter(sources[unusable & ~bg].tolist())),
-        }
-
-    verdicts: dict[str, dict[str, int]] = defaultdict(dict)
-    for (label, verdict), n in Counter(
-        zip(label_of.tolist(), scored.verdicts, strict=True)
-    ).items():
-        verdicts[label][verdict] = n
-    out["verdicts"] = {k: dict(sorted(v.items())) for k, v in sorted(verdicts.items())}
-
-    out["per_source"] = _per_source(scored, sources, label_of)
-    out["targets"] = _targets(out)
-    return out
-
-
-def _per_source(scored: Scored, sources: np.ndarray, label_of: np.ndarray) -> dict[str, Any]:
-    pred = scored.probs.argmax(axis=1)
-    result = {}
-    alert = np.array([lv == "alert" for lv in scored.levels.get("cannabis", [])], dtype=bool)
-    for source in sorted(set(sources.tolist())):
-        mask = sources == source
-        entry: dict[str, Any] = {
-            "n": int(mask.sum()),
-            "labels": dict(Counter(label_of[mask].tolist())),
-            "accuracy": float((pred[mask] == scored.targets[mask]).mean()),
-        }
-        if alert.size:
-            cannabis = mask & (label_of == "cannabis")
-            other = mask & (label_of != "cannabis")
-            if cannabis.any():
-                entry["cannabis_recall_at_alert"] = _rate(
-                    int(alert[cannabis].sum()), int(cannabis.sum())
-                )
-            if other.any():
-                entry["cannabis_alert_rate_on_non_cannabis"] = _rate(
-                    int(alert[other].sum()), int(other.sum())
-                )
-        result[source] = entry
-    return result
-
-
-def _targets(m: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, float | None] = {}
-    cannabis = m.get("controlled", {}).get("cannabis", {}).get("alert")
-    if cannabis:
-        values["cannabis_recall_at_alert"] = cannabis["recall"]
-        values["cannabis_precision_at_alert"] = cannabis["precision"]
-    if "cannabis_false_alarms" in m:
-        values["lookalike_and_poppy_cannabis_alert_rate"] = m["cannabis_false_alarms"][
-            "lookalike_and_poppy"
-        ]["rate"]
-    if "rejection" in m:
-        values["background_vs_plant_auroc"] = m["rejection"]["auroc_background_vs_plant"]
-    values["ece_after_temperature"] = m["calibration"]["ece_after"]
-    out = {}
-    for name, value in values.items():
-        target = TARGETS[name]
-        upper = name in ("lookalike_and_poppy_cannabis_alert_rate", "ece_after_temperature")
-        met = None
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
-            met = value <= target if upper else value >= target
-        out[name] = {
-            "value": value,
-            "target": target,
-            "at_most" if upper else "at_least": True,
-            "met": met,
-        }
-    return out
 
 
 def write_predictions(path: Path, scored: Scored) -> None:
@@ -394,8 +196,11 @@ def card_differences(
         ]
     if recorded.get("bundle", {}).get("sha256") != fresh["bundle"]["sha256"]:
         problems.append("the card's metrics belong to another ONNX file")
+    recorded_targets = recorded.get("targets", {})
     for name, entry in fresh["targets"].items():
-        old = recorded.get("targets", {}).get(name, {}).get("value")
+        if name not in recorded_targets:
+            continue  # measured since the card was written (e.g. issue-11 targets on 1.0.0)
+        old = recorded_targets[name].get("value")
         new = entry["value"]
         if (old is None) != (new is None) or (
             old is not None and new is not None and abs(old - new) > tol

@@ -18,7 +18,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,14 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plantscout.datasets import manifest_hash
+from plantscout.datasets import Record, manifest_hash
 
 from .backbones import get_spec
 from .config import TrainConfig
 from .data import Split, load_splits, sample_weights
 from .features import cached_features
 from .network import PlantNet, bridge_module, build_network, split_backbone
-from .policy import monitored_labels
+from .policy import is_controlled, monitored_labels
 
 CHECKPOINT_FORMAT = 1
 Log = Callable[[str], None]
@@ -119,9 +119,14 @@ def _freeze_batchnorm(module: nn.Module) -> None:
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, run_dir: Path, log: Log, progress: bool) -> None:
+    """One training loop. ``run_dir=None`` fits in memory (out-of-source folds): no files,
+    the best state is kept in ``self.kept["best.pt"]``."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path | None, log: Log, progress: bool) -> None:
         self.config = config
         self.run_dir = run_dir
+        self.kept: dict[str, dict[str, torch.Tensor]] = {}
+        self.data_info: dict[str, Any] = {}
         self.log = log
         self.progress = _progress(progress)
         self.device = pick_device(config.device)
@@ -193,8 +198,6 @@ class _Trainer:
 
         best: tuple[float, float] | None = None
         best_epoch, best_metrics, stale = 0, {}, 0
-        metrics_path = self.run_dir / "metrics.csv"
-        writer = None
         epoch = 0
         for epoch in range(1, cfg.optim.epochs + 1):
             started = time.perf_counter()
@@ -207,11 +210,7 @@ class _Trainer:
                 "lr": optimiser.param_groups[0]["lr"],
                 "seconds": round(time.perf_counter() - started, 2),
             }
-            with open(metrics_path, "a", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(metrics), lineterminator="\n")
-                if epoch == 1:
-                    writer.writeheader()
-                writer.writerow(metrics)
+            self.record_epoch(metrics)
             score = _score(metrics)
             improved = best is None or (
                 score[0] > best[0] + cfg.early_stopping.min_delta
@@ -231,17 +230,32 @@ class _Trainer:
             if stale >= cfg.early_stopping.patience:
                 self.log(f"early stop: no improvement for {stale} epochs")
                 break
-        summary = {
-            "best_epoch": best_epoch,
-            "epochs_run": epoch,
-            "best": best_metrics,
-            "data": self.data_info,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
-        return RunResult(self.run_dir, best_epoch, best_metrics, epoch)
+        if self.run_dir is not None:
+            summary = {
+                "best_epoch": best_epoch,
+                "epochs_run": epoch,
+                "best": best_metrics,
+                "data": self.data_info,
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            (self.run_dir / "summary.json").write_text(
+                json.dumps(summary, indent=2) + "\n", "utf-8"
+            )
+        return RunResult(self.run_dir or Path(), best_epoch, best_metrics, epoch)
+
+    def record_epoch(self, metrics: dict[str, Any]) -> None:
+        if self.run_dir is None:
+            return
+        with open(self.run_dir / "metrics.csv", "a", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(metrics), lineterminator="\n")
+            if metrics["epoch"] == 1:
+                writer.writeheader()
+            writer.writerow(metrics)
 
     def save(self, net: PlantNet, name: str, epoch: int, metrics: dict[str, Any]) -> None:
+        if self.run_dir is None:
+            self.kept[name] = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            return
         torch.save(
             {
                 "format": CHECKPOINT_FORMAT,
@@ -272,49 +286,67 @@ def _loss(
     return per.mean()
 
 
-def train_head_mode(trainer: _Trainer, splits: dict[str, Split]) -> RunResult:
-    cfg = trainer.config
+def head_network(
+    config: TrainConfig, device: torch.device
+) -> tuple[PlantNet, nn.Module, nn.Module]:
+    """A fresh network with pretrained weights, split into frozen trunk and trainable top."""
     net = build_network(
-        cfg.model.backbone,
-        len(trainer.labels),
-        hidden=cfg.model.hidden,
-        dropout=cfg.model.dropout,
-    ).to(trainer.device)
-    trunk, top = split_backbone(net.backbone, cfg.model.train_blocks)
+        config.model.backbone,
+        len(config.data.labels),
+        hidden=config.model.hidden,
+        dropout=config.model.dropout,
+    ).to(device)
+    trunk, top = split_backbone(net.backbone, config.model.train_blocks)
     for p in net.backbone.parameters():
         p.requires_grad_(False)
     for p in top.parameters():
         p.requires_grad_(True)
-    common = dict(
-        bridge_for=lambda deeper: bridge_module(net.backbone, deeper, cfg.model.train_blocks),
-        backbone=cfg.model.backbone,
-        train_blocks=cfg.model.train_blocks,
-        augment=cfg.augment,
-        seed=cfg.seed,
-        batch_size=cfg.optim.batch_size,
-        device=trainer.device,
-        progress=trainer.progress,
-        log=trainer.log,
-    )
-    cache = Path(cfg.cache_dir)
-    x_train = np.asarray(
+    return net, trunk, top
+
+
+def head_features(
+    trainer: _Trainer, net: PlantNet, trunk: nn.Module, records: Sequence[Record], desc: str
+) -> np.ndarray:
+    """Stored trunk outputs (N, 1 + views, ...) of ``records``, computing what is missing.
+
+    Every image gets the configured augmented views, whatever its split: the out-of-source
+    protocol trains on test and validation images of the other sources too.
+    """
+    cfg = trainer.config
+    return np.asarray(
         cached_features(
-            cache,
+            Path(cfg.cache_dir),
             trunk,
-            splits["train"].records,
+            records,
             trainer.spec,
+            backbone=cfg.model.backbone,
+            train_blocks=cfg.model.train_blocks,
             views=cfg.augment.views,
-            desc="train",
-            **common,
+            augment=cfg.augment,
+            seed=cfg.seed,
+            batch_size=cfg.optim.batch_size,
+            device=trainer.device,
+            progress=trainer.progress,
+            desc=desc,
+            log=trainer.log,
+            bridge_for=lambda deeper: bridge_module(net.backbone, deeper, cfg.model.train_blocks),
         )
     )
-    x_val = np.asarray(
-        cached_features(
-            cache, trunk, splits["val"].records, trainer.spec, views=0, desc="val", **common
-        )
-    )[:, 0]
-    y_train = torch.from_numpy(splits["train"].targets)
-    weights = trainer.weights(splits["train"])
+
+
+def fit_head(
+    trainer: _Trainer,
+    net: PlantNet,
+    top: nn.Module,
+    train: tuple[np.ndarray, np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+) -> RunResult:
+    """Train top + head on stored features: ``train`` = (features (N, V, ...), targets,
+    sample weights), ``val`` = (clean features (M, ...), targets)."""
+    cfg = trainer.config
+    x_train, targets, weights = train
+    x_val, val_targets = val
+    y_train = torch.from_numpy(targets)
     generator = torch.Generator().manual_seed(cfg.seed)
     batch = cfg.optim.batch_size
     n_views = x_train.shape[1]
@@ -353,7 +385,93 @@ def train_head_mode(trainer: _Trainer, splits: dict[str, Split]) -> RunResult:
         out = [forward(x_val[i : i + 256]).cpu().numpy() for i in range(0, len(x_val), 256)]
         return np.concatenate(out) if out else np.zeros((0, len(trainer.labels)), np.float32)
 
-    return trainer.fit(net, train_epoch, validate, optimiser, splits["val"].targets, steps)
+    return trainer.fit(net, train_epoch, validate, optimiser, val_targets, steps)
+
+
+@torch.no_grad()
+def head_outputs(
+    net: PlantNet, top: nn.Module, features: np.ndarray, device: torch.device
+) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, L2-normalised embeddings) of clean-view features, as the bundle outputs them."""
+    net.eval()
+    logits, embeddings = [], []
+    for start in range(0, len(features), 256):
+        x = torch.from_numpy(np.asarray(features[start : start + 256], np.float32)).to(device)
+        pooled = top(x)
+        logits.append(net.head(pooled).cpu().numpy())
+        embeddings.append(F.normalize(pooled, dim=1).cpu().numpy())
+    return np.concatenate(logits), np.concatenate(embeddings)
+
+
+def train_head_mode(trainer: _Trainer, splits: dict[str, Split]) -> RunResult:
+    """Head mode: frozen trunk outputs from the store, last blocks + head trained on them."""
+    net, trunk, _ = head_network(trainer.config, trainer.device)
+    records = [r for name in ("train", "val", "test") for r in splits[name].records]
+    features = head_features(trainer, net, trunk, records, "all")
+    n_train, n_val = len(splits["train"]), len(splits["val"])
+    _, _, result = fit_mined(
+        trainer,
+        (features[:n_train], splits["train"].targets, trainer.weights(splits["train"])),
+        (features[n_train : n_train + n_val, 0], splits["val"].targets),
+    )
+    return result
+
+
+def fit_mined(
+    trainer: _Trainer,
+    train: tuple[np.ndarray, np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+) -> tuple[PlantNet, nn.Module, RunResult]:
+    """``fit_head`` on a fresh network, then — with hard-negative mining on — once more from
+    scratch with the hardest training negatives weighted up. Returns the best network."""
+    cfg = trainer.config
+    share = cfg.optim.hard_negative_share
+    first = trainer if share <= 0 else _Trainer(cfg, None, lambda _: None, False)
+    seed_everything(cfg.seed)
+    net, _, top = head_network(cfg, trainer.device)
+    result = fit_head(first, net, top, train, val)
+    if share <= 0:
+        return _best(first, net), top, result
+    _best(first, net)
+    weights = mined_weights(cfg, net, top, train, trainer.device)
+    seed_everything(cfg.seed)
+    net, _, top = head_network(cfg, trainer.device)
+    result = fit_head(trainer, net, top, (train[0], train[1], weights), val)
+    return _best(trainer, net), top, result
+
+
+def _best(trainer: _Trainer, net: PlantNet) -> PlantNet:
+    """The best epoch's state (in-memory fits keep it; run-directory fits saved it)."""
+    if "best.pt" in trainer.kept:
+        net.load_state_dict(trainer.kept["best.pt"])
+    elif trainer.run_dir is not None:
+        state = torch.load(trainer.run_dir / "checkpoints" / "best.pt", weights_only=True)
+        net.load_state_dict(state["state_dict"])
+    return net
+
+
+def mined_weights(
+    cfg: TrainConfig,
+    net: PlantNet,
+    top: nn.Module,
+    train: tuple[np.ndarray, np.ndarray, np.ndarray],
+    device: torch.device,
+) -> np.ndarray:
+    """Sample weights with the hardest negatives (highest controlled-label probability on
+    their clean view) multiplied by ``hard_negative_factor``; still averaging 1."""
+    features, targets, weights = train
+    labels = list(cfg.data.labels)
+    controlled = [labels.index(k) for k in labels if is_controlled(k)]
+    logits, _ = head_outputs(net, top, features[:, 0], device)
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    score = probs[:, controlled].max(axis=1)
+    negatives = np.flatnonzero(~np.isin(targets, controlled))
+    n_hard = int(round(cfg.optim.hard_negative_share * len(negatives)))
+    hardest = negatives[np.argsort(-score[negatives], kind="stable")[:n_hard]]
+    mined = weights.astype(np.float64).copy()
+    mined[hardest] *= cfg.optim.hard_negative_factor
+    return mined * len(mined) / mined.sum()
 
 
 def train_finetune_mode(trainer: _Trainer, splits: dict[str, Split]) -> RunResult:
@@ -467,9 +585,37 @@ def train(
         f"training {config.name} {config.version}: {config.mode} mode, "
         f"{config.model.backbone}, device {trainer.device}, run {run_dir}"
     )
-    if config.mode == "head":
-        return train_head_mode(trainer, splits)
-    return train_finetune_mode(trainer, splits)
+    if config.mode != "head":
+        return train_finetune_mode(trainer, splits)
+    result = train_head_mode(trainer, splits)
+    if config.calibration.fit_on == "out_of_source":
+        run_protocol(config, splits, run_dir, log)
+    return result
+
+
+def run_protocol(config: TrainConfig, splits: dict[str, Split], run_dir: Path, log: Log) -> Path:
+    """The out-of-source protocol's predictions, saved for ``export`` to calibrate on."""
+    from .export import OUT_OF_SOURCE_FILE
+    from .oos import run_out_of_source
+
+    records = [r for name in ("train", "val", "test") for r in splits[name].records]
+    log("out-of-source protocol: one head per held-out source family")
+    oos = run_out_of_source(config, records, log=log)
+    return oos.save(run_dir / OUT_OF_SOURCE_FILE)
+
+
+def fill_features(config: TrainConfig, *, log: Log = print, progress: bool = False) -> int:
+    """Head mode's one-time cost alone: store the trunk outputs of every image of the
+    manifest (resumable; run it niced in the background). Returns the number of images."""
+    if config.mode != "head":
+        raise ValueError("only head mode caches trunk outputs")
+    seed_everything(config.seed)
+    trainer = _Trainer(config, None, log, progress)
+    splits = load_splits(config.data)
+    records = [r for name in ("train", "val", "test") for r in splits[name].records]
+    net, trunk, _ = head_network(config, trainer.device)
+    head_features(trainer, net, trunk, records, "all")
+    return len(records)
 
 
 def load_checkpoint(path: Path) -> tuple[PlantNet, dict[str, Any]]:

@@ -12,8 +12,8 @@ from ..errors import NotFound
 from ..keys import Principal, all_keys, mint_key, revoke_key
 from ..models import ApiKey
 from ..schemas.common import ERROR_RESPONSES
-from ..schemas.keys import KeyCreate, KeyCreated, KeyInfo
-from ..services import audit
+from ..schemas.keys import KeyCreate, KeyCreated, KeyInfo, KeySetup
+from ..services import audit, setup_qr
 from ..state import Services
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=ERROR_RESPONSES)
@@ -46,7 +46,11 @@ def create_key(
             changes={"role": body.role.value, "unit": body.unit, "name": body.name},
             actor=principal,
         )
-    return KeyCreated(**_info(minted.record).model_dump(), key=minted.key)
+    setup = None
+    if body.setup_url:
+        link = setup_qr.setup_link(body.setup_url, minted.key)
+        setup = KeySetup(link=link, qr_png=setup_qr.qr_data_uri(link))
+    return KeyCreated(**_info(minted.record).model_dump(), key=minted.key, setup=setup)
 
 
 @router.get("", response_model=list[KeyInfo], summary="List keys")

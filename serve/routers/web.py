@@ -32,6 +32,9 @@ from ..schemas.operations import Me, Taxonomy
 # Browsers refuse ES modules served as text/plain, which some Windows registries map .js to.
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
+mimetypes.add_type("text/javascript", ".mjs")
+# WebAssembly.instantiateStreaming refuses anything else.
+mimetypes.add_type("application/wasm", ".wasm")
 
 router = APIRouter(tags=["field page"])
 

@@ -10,8 +10,23 @@ from fastapi import UploadFile
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 from ..bounds import EARLIEST, RANGE_TEXT
-from ..vocab import EradicationMethod, ReviewState, SiteType
+from ..vocab import EradicationMethod, GrowthStage, PlantKind, ReviewState, SiteType
 from .common import ModelIdentity, Strict
+
+MAX_PLANTS = 20
+
+
+class PlantIn(Strict):
+    """One plant or patch of plants at the site (issue 13), in the form's ``plants`` JSON."""
+
+    kind: PlantKind = PlantKind.PLANT
+    count: int | None = Field(None, ge=0, le=10_000_000, description="Plants counted.")
+    area_m2: float | None = Field(None, ge=0, le=1e9, description="Area of the patch.")
+    growth_stage: GrowthStage | None = None
+    note: str | None = Field(None, max_length=500)
+    photos: list[int] = Field(
+        default_factory=list, max_length=10, description="Positions (0-based) of its photos."
+    )
 
 
 class InspectionForm(Strict):
@@ -41,6 +56,13 @@ class InspectionForm(Strict):
         None, description="When the plant was seen (with offset); default: photo time or now."
     )
     target_id: str | None = Field(None, max_length=36, description="Survey target checked.")
+    plants: str | None = Field(
+        None,
+        max_length=20_000,
+        description="JSON list of the plants or patches at the site, each "
+        '`{"kind": "plant"|"patch", "count", "area_m2", "growth_stage", "note", "photos": '
+        "[positions]}`; a photo belongs to at most one.",
+    )
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> InspectionForm:
@@ -102,7 +124,18 @@ class Photo(BaseModel):
     verdict: str
     gps: PhotoGps | None
     captured_at: dt.datetime | None
+    plant: int | None = Field(None, description="Position of the plant or patch it shows.")
     score: dict[str, Any] | None = Field(None, description="Full score (detail view only).")
+
+
+class Plant(BaseModel):
+    position: int
+    kind: PlantKind
+    count: int | None
+    area_m2: float | None
+    growth_stage: GrowthStage | None
+    note: str | None
+    photos: list[int]
 
 
 class AuditEntry(BaseModel):
@@ -145,6 +178,7 @@ class Inspection(BaseModel):
     eradication: Eradication | None
     target_id: str | None
     photos: list[Photo]
+    plants: list[Plant] = Field(default_factory=list, description="Plants or patches at the site.")
     created_by: str
     version: int
     updated_at: dt.datetime

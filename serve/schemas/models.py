@@ -138,3 +138,30 @@ class NegativesForm(Strict):
     photos: list[UploadFile] = Field(min_length=1, description="Look-alikes and other plants.")
     label: str = Field("", max_length=64, description="What they show, if known.")
     source: str = Field("", max_length=300)
+
+
+# -- the served model for phones (GET /v1/model/card, issue 13) ---------------------------------
+
+
+class ModelFile(BaseModel):
+    url: str = Field(description="Where to fetch it; the sha256 is part of the address.")
+    sha256: str
+    bytes: int
+
+
+class ModelFiles(BaseModel):
+    network: ModelFile = Field(description="The bundle's model.onnx (logits and embedding).")
+    decision: ModelFile = Field(
+        description="The decision graph generated from the card: logits -> verdict, levels."
+    )
+
+
+class ModelCardView(BaseModel):
+    """What a phone needs to score offline exactly as the service does."""
+
+    model: ModelIdentity
+    card: dict[str, Any] = Field(description="The bundle's card (labels, preprocessing, rules).")
+    legend: dict[str, Any] = Field(
+        description="What the decision graph's output codes mean (verdicts, reasons, levels)."
+    )
+    files: ModelFiles

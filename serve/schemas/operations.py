@@ -41,6 +41,10 @@ class TaxonomyLabel(BaseModel):
     description: Text
     lookalike_of: str | None
     field_marks: list[Text]
+    photo_guide: list[Text] = Field(
+        default_factory=list,
+        description="Controlled species: the photos to take of a suspected plant, in order.",
+    )
 
 
 class Taxonomy(BaseModel):

@@ -34,6 +34,7 @@ class InspectionFilter:
     bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
     target_id: str | None = None
     inspector: str | None = None
+    created_by: str | None = None  # a key id: "my records" on the field page
 
     def apply(self, query: Select) -> Select:
         if self.units:
@@ -57,6 +58,8 @@ class InspectionFilter:
             query = query.where(Inspection.target_id == self.target_id)
         if self.inspector is not None:
             query = query.where(Inspection.inspector == self.inspector)
+        if self.created_by is not None:
+            query = query.where(Inspection.created_by == self.created_by)
         return query
 
 
@@ -141,6 +144,7 @@ def inspection_filter(
     bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
     target_id: str | None = Query(None, max_length=36),
     inspector: str | None = Query(None, max_length=100),
+    mine: bool = Query(False, description="Only records filed with this API key."),
 ) -> InspectionFilter:
     bad = [v for v in verdict if v not in VERDICTS]
     if bad:
@@ -158,6 +162,7 @@ def inspection_filter(
         bbox=parse_bbox(bbox),
         target_id=target_id,
         inspector=inspector,
+        created_by=principal.key_id if mine else None,
     )
 
 

@@ -25,12 +25,12 @@ from ..errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unproces
 from ..geotags import PhotoGeotags, read_photo_geotags
 from ..keys import Principal
 from ..models import Inspection, InspectionPhoto, Target, utcnow
-from ..schemas.inspections import InspectionForm, InspectionPatch
+from ..schemas.inspections import InspectionForm, InspectionPatch, PlantIn
 from ..scoring import ScoredPhoto, ScoringService
 from ..state import Services
 from ..uploads import Upload, accept_uploads
 from ..vocab import ReviewState, Role
-from . import audit, labels, locate, targets
+from . import audit, labels, locate, plants, targets
 from .filters import InspectionFilter, encode_cursor
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1e3c1a-64a4-4c9e-9f55-2a9d3f0c7b11")
@@ -70,6 +70,7 @@ def file_inspection(
     unit = filing_unit(principal, form)
     check_photo_count(form, services.settings.max_photos)
     record_id = record_id_for(form, idempotency_key, unit)
+    entries = plants.parse_plants(form.plants, len(form.photos))  # 422 before any upload work
     uploads = accept_uploads(form.photos, services.settings.max_photo_bytes)
     print_ = fingerprint(uploads)
     earlier = already_filed(services, record_id, print_, unit)
@@ -80,6 +81,7 @@ def file_inspection(
     zone = services.camera_zone
     photos = scoring.score(uploads, metadata=lambda data: read_photo_geotags(data, zone))
     inspection = new_record(services, principal, form, record_id, unit, print_, photos, scoring)
+    add_plants(inspection, entries)
     store_photos(services, photos)  # durable before any row references them
     return insert_record(services, principal, inspection, print_)
 
@@ -231,6 +233,14 @@ def _photo_row(index: int, photo: ScoredPhoto) -> InspectionPhoto:
     )
 
 
+def add_plants(inspection: Inspection, entries: list[PlantIn]) -> None:
+    """The plants or patches the form named (issue 13), and which plant each photo shows."""
+    owners = plants.photo_owners(entries)
+    for photo in inspection.photos:
+        photo.plant = owners.get(photo.position)
+    inspection.plants = plants.plant_rows(entries)
+
+
 def store_photos(services: Services, photos: list[ScoredPhoto]) -> None:
     for photo in photos:
         upload = photo.upload
@@ -255,6 +265,7 @@ def insert_record(
                     "verdict": inspection.verdict,
                     "unit": inspection.unit,
                     "photos": len(inspection.photos),
+                    **({"plants": len(inspection.plants)} if inspection.plants else {}),
                 },
                 actor=principal,
             )

@@ -84,9 +84,22 @@ def inspection(row: Inspection, *, with_scores: bool = False) -> s.Inspection:
                 if p.gps_lat is not None and p.gps_lon is not None
                 else None,
                 captured_at=p.captured_at,
+                plant=p.plant,
                 score=p.score if with_scores else None,
             )
             for p in row.photos
+        ],
+        plants=[
+            s.Plant(
+                position=plant.position,
+                kind=plant.kind,
+                count=plant.count,
+                area_m2=plant.area_m2,
+                growth_stage=plant.growth_stage,
+                note=plant.note,
+                photos=[p.position for p in row.photos if p.plant == plant.position],
+            )
+            for plant in row.plants
         ],
         created_by=row.created_by,
         version=row.version,

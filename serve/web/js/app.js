@@ -1,41 +1,54 @@
-// The field page: views, language, network state, settings, the pending list, and the
-// service worker that keeps the app shell on the phone.
+// The field page: views, language, network state, settings, notices, and the service worker
+// that keeps the app shell (and the on-device model) on the phone.
 
 import { NetworkError, api, getKey, setKey } from "./api.js";
-import { applyStatic, fmtDateTime, getLang, setLang, t } from "./i18n.js";
+import { applyStatic, getLang, setLang, t } from "./i18n.js";
 import * as queue from "./queue.js";
-import { initCapture, rerenderCapture, rescoreOffline } from "./capture.js";
+import {
+  currentDraftId,
+  draftDeleted,
+  initCapture,
+  loadTargets,
+  openDraft,
+  rerenderCapture,
+  rescoreOffline,
+} from "./capture.js";
 import { errorText, settings } from "./common.js";
-import { el, loadTaxonomy, verdictBadge } from "./verdict.js";
+import { loadTaxonomy } from "./verdict.js";
 import * as track from "./track.js";
+import * as ondevice from "./ondevice.js";
+import * as records from "./records.js";
+import * as notices from "./notices.js";
+import { initSetup, renderSetup, takeKeyFromAddress } from "./setup.js";
+import { leaflet } from "./maps.js";
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["capture", "queue", "review", "settings"];
+const VIEWS = ["capture", "records", "review", "settings"];
 let current = null;
 let review = null; // the review module, loaded with Leaflet on first use
+let reviewLoading = null; // one load, however many callers (a tap and the key check race)
 
 // ---------- views ----------
 
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = src;
-    script.onload = resolve;
-    script.onerror = () => reject(new Error(`cannot load ${src}`));
-    document.head.append(script);
-  });
-}
-
 async function reviewModule() {
-  if (!review) {
-    if (typeof window.L === "undefined") await loadScript("vendor/leaflet/leaflet.js");
-    review = await import("./review.js");
-    review.initReview();
+  if (!reviewLoading) {
+    reviewLoading = (async () => {
+      await leaflet();
+      const module = await import("./review.js");
+      module.initReview();
+      review = module;
+      return module;
+    })();
+    reviewLoading.catch(() => {
+      reviewLoading = null;
+    });
   }
+  await reviewLoading;
   return review;
 }
 
 async function show(view) {
+  if (view === "queue") view = "records"; // old bookmarks
   if (!VIEWS.includes(view)) view = "capture";
   if (view === "review" && !canReview()) view = "capture";
   current = view;
@@ -45,13 +58,19 @@ async function show(view) {
     else b.removeAttribute("aria-current");
   });
   if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
-  if (view === "queue") renderQueue();
+  if (view === "records") records.show();
+  else records.hide();
   if (view === "review") (await reviewModule()).showReview();
 }
 
 function canReview() {
   const who = settings.who();
   return Boolean(who && (who.role === "reviewer" || who.role === "admin"));
+}
+
+// Where a key goes once it is known: reviewers to their work, inspectors to capture.
+function home() {
+  return canReview() ? "review" : "capture";
 }
 
 // ---------- who is this key ----------
@@ -72,6 +91,7 @@ function renderWho() {
     msg.textContent = t("key_ok", { role: t(`role_${who.role}`), unit: who.unit || "—" });
     msg.hidden = false;
   }
+  renderSetup(who);
 }
 
 async function checkKey({ quiet = false } = {}) {
@@ -102,18 +122,27 @@ async function checkKey({ quiet = false } = {}) {
   }
 }
 
+// A key was entered, scanned or opened from a setup link: check it, then everything that
+// needed a key (taxonomy, queue, track, nearby targets, the on-device model, my records).
+async function useKey(key) {
+  setKey(key);
+  $("api-key").value = getKey();
+  await checkKey();
+  if (!getKey()) return;
+  loadTaxonomy().then(rerenderCapture); // names, marks and photo guides now in hand
+  queue.kick({ includeFailed: true });
+  track.kick();
+  loadTargets();
+  ondevice.load();
+  records.sync();
+  if (settings.who()) show(home());
+}
+
 function initSettings() {
   $("api-key").value = getKey();
-  $("key-form").addEventListener("submit", async (event) => {
+  $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    setKey($("api-key").value);
-    await checkKey();
-    if (getKey()) {
-      loadTaxonomy();
-      queue.kick({ includeFailed: true });
-      track.kick();
-      if (settings.who()) show("capture");
-    }
+    useKey($("api-key").value);
   });
   $("key-show").addEventListener("click", () => {
     const input = $("api-key");
@@ -133,83 +162,14 @@ function initSettings() {
     settings.setAccuracyThreshold(threshold.value);
     rerenderCapture();
   });
-}
-
-// ---------- the pending list ----------
-
-function queueStatus(record) {
-  if (record.status === "sending") return t("status_sending");
-  if (record.status === "failed") return t("status_failed", { msg: record.error || "" });
-  if (record.status === "retry") return t("status_retry", { msg: record.error || "" });
-  return t("status_waiting");
-}
-
-async function renderQueue() {
-  const [queued, sent] = await Promise.all([queue.store.listQueued(), queue.store.listSent()]);
-  const badge = $("queue-badge");
-  badge.textContent = String(queued.length);
-  badge.hidden = queued.length === 0;
-  badge.setAttribute("aria-label", t("pending_count", { n: queued.length }));
-  if (current !== "queue") return;
-  $("queue-list").replaceChildren(
-    ...(queued.length
-      ? queued.map((r) =>
-          el(
-            "li",
-            { class: "card", "data-id": r.id, "data-status": r.status },
-            el(
-              "div",
-              {},
-              t("queue_item", {
-                time: fmtDateTime(r.created_at),
-                n: r.photos.length,
-                site: t(`site_${r.meta.site_type}`),
-              }),
-            ),
-            r.meta.notes ? el("div", { class: "meta" }, r.meta.notes.slice(0, 60)) : null,
-            el("div", { class: `meta status-${r.status}` }, queueStatus(r)),
-            el(
-              "button",
-              {
-                type: "button",
-                class: "btn danger",
-                onclick: async () => {
-                  if (confirm(t("confirm_delete"))) {
-                    await queue.store.deleteQueued(r.id);
-                    renderQueue();
-                  }
-                },
-              },
-              t("delete"),
-            ),
-          ),
-        )
-      : [el("li", { class: "hint" }, t("queue_empty"))]),
-  );
-  $("sent-list").replaceChildren(
-    ...(sent.length
-      ? sent.map((r) =>
-          el(
-            "li",
-            { class: "card", "data-id": r.id },
-            verdictBadge(r.verdict),
-            " ",
-            t("queue_item", {
-              time: fmtDateTime(r.created_at),
-              n: r.photos,
-              site: t(`site_${r.site_type}`),
-            }),
-            el("div", { class: "meta" }, `${r.id.slice(0, 8)} · ${fmtDateTime(r.sent_at)}`),
-          ),
-        )
-      : [el("li", { class: "hint" }, t("sent_empty"))]),
-  );
+  initSetup(useKey);
 }
 
 // ---------- network ----------
 
 // navigator.onLine alone is optimistic (a phone on a dead connection says "online"), so a
-// failed send also counts as offline until a send gets through.
+// send that could not reach the service also counts as offline until one gets through; a
+// lost answer on a working connection does not (queue.js tells the two apart).
 function renderNet() {
   const online = navigator.onLine && !queue.isNetworkDown();
   const net = $("net");
@@ -228,7 +188,8 @@ function rerender() {
   renderNet();
   renderWho();
   rerenderCapture();
-  renderQueue();
+  records.render();
+  notices.render();
   track.render();
   if (review) review.rerenderReview();
 }
@@ -244,41 +205,69 @@ function init() {
   document.querySelectorAll(".tabs button").forEach((b) => {
     b.addEventListener("click", () => show(b.dataset.view));
   });
-  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
-  queue.onChange(() => {
-    renderQueue();
-    renderNet();
+  window.addEventListener("hashchange", () => {
+    const key = takeKeyFromAddress();
+    if (key) useKey(key);
+    else show(location.hash.slice(1));
   });
-  $("send-now").addEventListener("click", () => {
-    if (getKey()) queue.kick({ includeFailed: true });
+  queue.onChange(() => {
+    records.render();
+    renderNet();
   });
   initSettings();
   initCapture();
+  records.initRecords({
+    onResume: async (id) => {
+      await openDraft(id);
+      show("capture");
+    },
+    onDeleteDraft: (id) => draftDeleted(id),
+  });
   track.initTrack();
   renderWho();
   renderNet();
-  renderQueue();
+  notices.render();
+  records.render();
   window.addEventListener("online", () => {
     renderNet();
     sendPending();
     rescoreOffline();
-    loadTaxonomy();
+    loadTaxonomy().then(rerenderCapture);
+    loadTargets();
+    ondevice.load();
+    records.sync();
   });
   window.addEventListener("offline", renderNet);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") sendPending();
   });
-  show(getKey() ? location.hash.slice(1) || "capture" : "settings");
-  loadTaxonomy().then(rerenderCapture);
-  checkKey({ quiet: true }).then(() => {
-    if (location.hash === "#review") show("review");
-  });
-  sendPending();
-  // Ask the browser not to evict the queue (photos waiting for a signal) under storage pressure.
-  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js").catch(() => {});
   }
+  const setupKey = takeKeyFromAddress();
+  if (setupKey) {
+    show("settings");
+    useKey(setupKey).then(() => {
+      if (getKey()) {
+        $("key-msg").textContent += ` · ${t("setup_applied")}`;
+      }
+    });
+  } else {
+    show(getKey() ? location.hash.slice(1) || (currentDraftId() ? "capture" : home()) : "settings");
+  }
+  loadTaxonomy().then(rerenderCapture);
+  if (!setupKey) {
+    checkKey({ quiet: true }).then(() => {
+      if (location.hash === "#review") show("review");
+    });
+  }
+  if (getKey()) {
+    ondevice.load();
+    if (navigator.onLine) records.sync();
+  }
+  sendPending();
+  // Ask the browser not to evict the queue (photos waiting for a signal) under storage pressure.
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
 }
 
 init();

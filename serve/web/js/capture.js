@@ -1,38 +1,237 @@
-// Capture and file: photos (scored as soon as they are added), device location with its
-// accuracy, site type, unit, notes, a nearby open target; then into the queue and sent.
+// Capture and file: photos (scored as soon as they are added, on the service and on the phone),
+// grouped by plant or patch (count, area, growth stage), device location with its accuracy,
+// site type, unit, notes, a nearby open target; then into the queue and sent. Every change is
+// kept as a draft on the phone (drafts.js) as it happens.
 
 import { NetworkError, api, getKey } from "./api.js";
-import { fmtDistance, t } from "./i18n.js";
+import { fmtDateTime, fmtDistance, pick, t } from "./i18n.js";
 import * as queue from "./queue.js";
+import * as drafts from "./drafts.js";
+import * as ondevice from "./ondevice.js";
 import { newId } from "./store.js";
-import { el, renderScore, verdictBadge } from "./verdict.js";
-import { errorText, settings, SITE_TYPES } from "./common.js";
+import { el, renderScore, taxonomyLabels, verdictBadge } from "./verdict.js";
+import { GROWTH_STAGES, errorText, settings, SITE_TYPES } from "./common.js";
 
 const MAX_PHOTOS = 10;
+const MAX_PLANTS = 20;
 const PREVIEW_SIDE = 1600; // longest side of the copy sent for the instant verdict
 const NEAR_M = 1000; // open targets offered for linking: within this box around the phone
+const THUMB_SIDE = 160; // thumbnails kept with filed records for "my records"
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  photos: [], // {key, blob, name, type, url, status: scoring|scored|offline|error, score, error}
+  draft: null, // {id, created_at, meta, plants, current_plant}; null until the first change
+  photos: [], // {key, plant, order, blob, name, type, url, status, score, error, local, localState}
+  plants: [], // {id, kind, count, area_m2, growth_stage}
+  currentPlant: null,
   fix: null, // {lat, lon, accuracy, at}
   gpsError: null,
   watchId: null,
   targets: [],
+  targetsState: "idle", // idle | loading | loaded | offline | failed
   filed: null, // the last submit's record and result, while it is shown
+  restored: null, // when the draft was restored after a reload
+  sealed: false, // filed: the form is no longer a draft (late saves must not bring it back)
+  saving: Promise.resolve(), // draft writes, one after another
 };
+
+// ---------- plants ----------
+
+function newPlant() {
+  return { id: newId(), kind: "plant", count: null, area_m2: null, growth_stage: "" };
+}
+
+function ensurePlant() {
+  if (!state.plants.length) state.plants.push(newPlant());
+  if (!state.plants.some((p) => p.id === state.currentPlant)) {
+    state.currentPlant = state.plants[state.plants.length - 1].id;
+  }
+}
+
+function addPlant() {
+  if (state.plants.length >= MAX_PLANTS) return;
+  const plant = newPlant();
+  state.plants.push(plant);
+  state.currentPlant = plant.id;
+  renderPhotos();
+  saveDraft();
+}
+
+function removePlant(id) {
+  const photos = state.photos.filter((p) => p.plant === id);
+  if (photos.length && !confirm(t("confirm_delete_draft"))) return;
+  for (const photo of photos) forgetPhoto(photo);
+  state.plants = state.plants.filter((p) => p.id !== id);
+  ensurePlant();
+  renderPhotos();
+  saveDraft();
+}
+
+// ---------- drafts ----------
+
+let saveTimer = null;
+
+// Draft writes run one after another, and none once the form is filed: a photo's score
+// arriving after "file" would otherwise write the draft back (or its photo after the draft
+// was removed).
+function queueSave(write) {
+  const run = state.saving.then(() => (state.sealed ? undefined : write()));
+  state.saving = run.catch(() => undefined);
+  return state.saving;
+}
+
+function draftHasContent() {
+  return Boolean(
+    state.photos.length ||
+    $("site-type").value ||
+    $("notes").value.trim() ||
+    $("target").value ||
+    state.plants.some((p) => p.count !== null || p.area_m2 !== null || p.growth_stage),
+  );
+}
+
+function draftRecord() {
+  if (!state.draft) {
+    state.draft = { id: newId(), created_at: new Date().toISOString() };
+    drafts.setCurrent(state.draft.id);
+  }
+  return {
+    ...state.draft,
+    meta: {
+      site_type: $("site-type").value,
+      notes: $("notes").value,
+      unit: $("unit").value,
+      target_id: $("target").value,
+    },
+    plants: state.plants,
+    current_plant: state.currentPlant,
+  };
+}
+
+// Text fields are saved a moment after typing stops; photos and choices at once.
+function saveDraft({ soon = false } = {}) {
+  clearTimeout(saveTimer);
+  saveTimer = null;
+  if (soon) {
+    saveTimer = setTimeout(() => saveDraft(), 300);
+    return Promise.resolve();
+  }
+  if (state.sealed || (!state.draft && !draftHasContent())) return Promise.resolve();
+  return queueSave(async () => {
+    await drafts.saveDraft(draftRecord());
+    renderDraftStatus();
+  });
+}
+
+function savePhotoToDraft(photo) {
+  if (state.sealed) return Promise.resolve();
+  return queueSave(async () => {
+    if (!state.photos.includes(photo)) return; // removed meanwhile
+    const record = draftRecord();
+    await drafts.saveDraft(record);
+    await drafts.savePhoto(record.id, {
+      key: photo.key,
+      plant: photo.plant,
+      order: photo.order,
+      name: photo.name,
+      type: photo.type,
+      data: await photo.blob.arrayBuffer(),
+      score: photo.status === "scored" ? photo.score : null,
+      local: photo.local,
+    });
+    renderDraftStatus();
+  });
+}
+
+function renderDraftStatus() {
+  const status = $("draft-status");
+  if (state.restored) {
+    status.textContent = t("draft_restored", { time: fmtDateTime(state.restored) });
+  } else {
+    status.textContent = state.draft ? t("draft_saved") : "";
+  }
+  status.hidden = !state.draft;
+  $("draft-new").hidden = !state.draft;
+}
+
+// Put a saved draft into the form (after a reload, or "resume" in the records view).
+export async function openDraft(id) {
+  const loaded = await drafts.load(id);
+  if (!loaded) return false;
+  clearForm();
+  const { draft, photos } = loaded;
+  state.draft = { id: draft.id, created_at: draft.created_at };
+  drafts.setCurrent(draft.id);
+  state.plants = (draft.plants || []).map((p) => ({ ...p }));
+  state.currentPlant = draft.current_plant;
+  ensurePlant();
+  const meta = draft.meta || {};
+  $("site-type").value = meta.site_type || "";
+  $("notes").value = meta.notes || "";
+  if (meta.unit && !$("unit").readOnly) $("unit").value = meta.unit;
+  state.pendingTarget = meta.target_id || "";
+  renderTargets();
+  for (const row of photos) {
+    const blob = new Blob([row.data], { type: row.type });
+    const photo = {
+      key: row.key,
+      plant: state.plants.some((p) => p.id === row.plant) ? row.plant : state.plants[0].id,
+      order: row.order,
+      blob,
+      name: row.name,
+      type: row.type,
+      url: URL.createObjectURL(blob),
+      status: row.score ? "scored" : "scoring",
+      score: row.score,
+      error: null,
+      local: row.local || null,
+      localState: row.local ? "done" : "idle",
+    };
+    state.photos.push(photo);
+    if (!row.score) scorePhoto(photo);
+  }
+  state.restored = draft.updated_at;
+  renderPhotos();
+  renderDraftStatus();
+  return true;
+}
+
+// Keep the current draft as it is and start an empty form.
+function startNew() {
+  clearForm();
+  drafts.setCurrent(null);
+  renderPhotos();
+  renderDraftStatus();
+  window.scrollTo(0, 0);
+}
+
+export function currentDraftId() {
+  return state.draft ? state.draft.id : null;
+}
+
+// The draft being edited was deleted from the records view.
+export function draftDeleted(id) {
+  if (state.draft && state.draft.id === id) startNew();
+}
 
 // ---------- photos ----------
 
+function nextOrder() {
+  return state.photos.reduce((m, p) => Math.max(m, p.order), -1) + 1;
+}
+
 function addFiles(files, replaceKey = null) {
   const list = [...files];
+  ensurePlant();
   $("photo-msg").hidden = true;
   if (replaceKey) {
     const i = state.photos.findIndex((p) => p.key === replaceKey);
     if (i >= 0 && list.length) {
-      URL.revokeObjectURL(state.photos[i].url);
-      state.photos[i] = newPhoto(list[0]);
+      const old = state.photos[i];
+      forgetPhoto(old, { keepInList: true });
+      state.photos[i] = newPhoto(list[0], old.plant, old.order);
       scorePhoto(state.photos[i]);
+      savePhotoToDraft(state.photos[i]);
     }
   } else {
     const room = MAX_PHOTOS - state.photos.length;
@@ -41,17 +240,21 @@ function addFiles(files, replaceKey = null) {
       $("photo-msg").hidden = false;
     }
     for (const file of list.slice(0, Math.max(room, 0))) {
-      const photo = newPhoto(file);
+      const photo = newPhoto(file, state.currentPlant, nextOrder());
       state.photos.push(photo);
       scorePhoto(photo);
+      savePhotoToDraft(photo);
     }
   }
+  state.restored = null;
   renderPhotos();
 }
 
-function newPhoto(file) {
+function newPhoto(file, plant, order) {
   return {
     key: newId(),
+    plant,
+    order,
     blob: file,
     name: file.name || "photo.jpg",
     type: file.type || "image/jpeg",
@@ -59,37 +262,62 @@ function newPhoto(file) {
     status: "scoring",
     score: null,
     error: null,
+    local: null,
+    localState: "idle",
   };
 }
 
 // The instant verdict is for a reduced copy: a phone photo is 3–12 MB and the model looks
 // at a few hundred pixels, so on a weak signal the preview would otherwise take minutes. The
 // filed record carries the untouched original (evidence, EXIF GPS) and its own scores.
-async function previewOf(photo) {
+async function reducedCopy(blob, side, quality = 0.9) {
   try {
-    const bitmap = await createImageBitmap(photo.blob);
-    const scale = PREVIEW_SIDE / Math.max(bitmap.width, bitmap.height);
+    const bitmap = await createImageBitmap(blob);
+    const scale = side / Math.max(bitmap.width, bitmap.height);
     if (scale >= 1) {
       bitmap.close();
-      return photo.blob;
+      return blob;
     }
     const canvas = document.createElement("canvas");
     canvas.width = Math.round(bitmap.width * scale);
     canvas.height = Math.round(bitmap.height * scale);
     canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     bitmap.close();
-    const reduced = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
-    return reduced && reduced.size < photo.blob.size ? reduced : photo.blob;
+    const reduced = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", quality));
+    return reduced && reduced.size < blob.size ? reduced : blob;
   } catch {
-    return photo.blob; // a format the browser cannot draw (e.g. HEIC): the server can
+    return blob; // a format the browser cannot draw (e.g. HEIC): the server can
   }
 }
 
-async function scorePhoto(photo) {
-  photo.status = "scoring";
-  renderPhotos();
+// On the phone: the same bundle and decision rules as the service (ondevice.js). Offline it
+// gives the verdict; online it is shown beside the service's when the two disagree.
+async function scoreOnDevice(photo) {
+  if (ondevice.status().state === "idle" && getKey()) ondevice.load();
+  const loading = ondevice.status().state === "loading";
+  if (!ondevice.ready() && loading) {
+    photo.localState = "loading";
+    await ondevice.load();
+  }
+  if (!ondevice.ready()) {
+    photo.localState = "unavailable";
+    return;
+  }
+  photo.localState = "scoring";
+  try {
+    const result = await ondevice.score(photo.blob);
+    photo.local = result.score;
+    photo.localMs = result.ms;
+    photo.localState = "done";
+  } catch (err) {
+    photo.localState = "unavailable";
+    photo.localError = err;
+  }
+}
+
+async function scoreOnServer(photo) {
   const form = new FormData();
-  form.append("photos", await previewOf(photo), photo.name);
+  form.append("photos", await reducedCopy(photo.blob, PREVIEW_SIDE), photo.name);
   try {
     const body = await api.post("/v1/score", form, { timeoutMs: 60000 });
     photo.score = body.photos[0].score;
@@ -98,16 +326,31 @@ async function scorePhoto(photo) {
     photo.status = err instanceof NetworkError ? "offline" : "error";
     photo.error = err;
   }
+}
+
+async function scorePhoto(photo) {
+  photo.status = "scoring";
+  renderPhotos();
+  const device = scoreOnDevice(photo).then(() => {
+    if (state.photos.includes(photo)) renderPhotos();
+  });
+  await scoreOnServer(photo);
   if (state.photos.includes(photo)) renderPhotos();
+  await device;
+  if (state.photos.includes(photo)) savePhotoToDraft(photo);
+}
+
+function forgetPhoto(photo, { keepInList = false } = {}) {
+  URL.revokeObjectURL(photo.url);
+  queueSave(() => drafts.removePhoto(photo.key)); // after any write of it under way
+  if (!keepInList) state.photos = state.photos.filter((p) => p !== photo);
 }
 
 function removePhoto(key) {
-  const i = state.photos.findIndex((p) => p.key === key);
-  if (i >= 0) {
-    URL.revokeObjectURL(state.photos[i].url);
-    state.photos.splice(i, 1);
-  }
+  const photo = state.photos.find((p) => p.key === key);
+  if (photo) forgetPhoto(photo);
   renderPhotos();
+  saveDraft();
 }
 
 function retakeInput(photo) {
@@ -121,10 +364,43 @@ function retakeInput(photo) {
   return input;
 }
 
+// The verdict shown for a photo: the service's when it answered, else the phone's own.
+function shownScore(photo) {
+  if (photo.status === "scored") return photo.score;
+  if (photo.local) return photo.local;
+  return null;
+}
+
 function photoStatus(photo) {
-  if (photo.status === "scored") return renderScore(photo.score, { badge: false });
-  if (photo.status === "scoring") return el("p", { class: "hint", role: "status" }, t("scoring"));
-  if (photo.status === "offline") return el("p", { class: "hint" }, t("not_scored_offline"));
+  if (photo.status === "scored") {
+    const parts = [renderScore(photo.score, { badge: false })];
+    if (photo.local && photo.local.verdict !== photo.score.verdict) {
+      parts.push(
+        el(
+          "p",
+          { class: "notice warn disagree", role: "status" },
+          t("device_disagrees", {
+            device: t(`verdict_${photo.local.verdict}`),
+            server: t(`verdict_${photo.score.verdict}`),
+          }),
+        ),
+      );
+    }
+    return parts;
+  }
+  if (photo.status === "scoring" && !photo.local) {
+    return el("p", { class: "hint", role: "status" }, t("scoring"));
+  }
+  if (photo.local) {
+    return [
+      renderScore(photo.local, { badge: false }),
+      el("p", { class: "hint device" }, t("device_scored")),
+    ];
+  }
+  if (photo.status === "offline") {
+    const waiting = photo.localState === "loading" || photo.localState === "scoring";
+    return el("p", { class: "hint" }, t(waiting ? "device_loading" : "device_unavailable"));
+  }
   return el("p", { class: "notice err" }, t("score_failed", { msg: errorText(photo.error) }));
 }
 
@@ -146,46 +422,196 @@ export function photoCard(index, url, score, body, actions = null) {
   );
 }
 
+// Photos in filing order: plant by plant, each in the order taken.
+function orderedPhotos() {
+  const rank = new Map(state.plants.map((p, i) => [p.id, i]));
+  return [...state.photos].sort(
+    (a, b) => (rank.get(a.plant) ?? 0) - (rank.get(b.plant) ?? 0) || a.order - b.order,
+  );
+}
+
+function plantField(plant, name, labelKey, control) {
+  const id = `plant-${plant.id}-${name}`;
+  control.id = id;
+  return el("label", { for: id }, el("span", {}, t(labelKey)), control);
+}
+
+function plantFields(plant) {
+  const kind = el(
+    "select",
+    {},
+    ["plant", "patch"].map((k) =>
+      el("option", { value: k, selected: plant.kind === k }, t(`kind_${k}`)),
+    ),
+  );
+  kind.addEventListener("change", () => {
+    plant.kind = kind.value;
+    saveDraft();
+  });
+  const count = el("input", {
+    type: "number",
+    min: 0,
+    step: 1,
+    inputmode: "numeric",
+    value: plant.count ?? "",
+  });
+  count.addEventListener("input", () => {
+    plant.count = count.value === "" ? null : Number(count.value);
+    saveDraft({ soon: true });
+  });
+  const area = el("input", {
+    type: "number",
+    min: 0,
+    step: "any",
+    inputmode: "decimal",
+    value: plant.area_m2 ?? "",
+  });
+  area.addEventListener("input", () => {
+    plant.area_m2 = area.value === "" ? null : Number(area.value);
+    saveDraft({ soon: true });
+  });
+  const stage = el(
+    "select",
+    {},
+    el("option", { value: "" }, "—"),
+    GROWTH_STAGES.map((s) =>
+      el("option", { value: s, selected: plant.growth_stage === s }, t(`stage_${s}`)),
+    ),
+  );
+  stage.addEventListener("change", () => {
+    plant.growth_stage = stage.value;
+    saveDraft();
+  });
+  return el(
+    "div",
+    { class: "grid2 plant-fields" },
+    plantField(plant, "kind", "plant_kind", kind),
+    plantField(plant, "count", "plant_count", count),
+    plantField(plant, "area", "area_m2", area),
+    plantField(plant, "stage", "growth_stage", stage),
+  );
+}
+
 export function renderPhotos() {
+  ensurePlant();
   $("photos-legend").textContent = t("photos_count", { n: state.photos.length, max: MAX_PHOTOS });
-  const list = $("photo-list");
-  list.replaceChildren(
-    ...state.photos.map((photo, i) => {
-      const unusable = photo.status === "scored" && photo.score.verdict === "unusable";
-      const retake = el(
-        "label",
-        { class: `btn ${unusable ? "primary" : ""}` },
-        t("retake"),
-        retakeInput(photo),
-      );
-      const card = photoCard(
-        i,
-        photo.url,
-        photo.status === "scored" ? photo.score : null,
-        photoStatus(photo),
+  const ordered = orderedPhotos();
+  const several = state.plants.length > 1;
+  $("plants").replaceChildren(
+    ...state.plants.map((plant, p) => {
+      const current = plant.id === state.currentPlant;
+      const cards = ordered
+        .map((photo, i) => ({ photo, i }))
+        .filter(({ photo }) => photo.plant === plant.id)
+        .map(({ photo, i }) => {
+          const shown = shownScore(photo);
+          const unusable = shown && shown.verdict === "unusable";
+          const retake = el(
+            "label",
+            { class: `btn ${unusable ? "primary" : ""}` },
+            t("retake"),
+            retakeInput(photo),
+          );
+          const card = photoCard(
+            i,
+            photo.url,
+            shown,
+            photoStatus(photo),
+            el(
+              "div",
+              { class: "actions" },
+              retake,
+              el(
+                "button",
+                {
+                  type: "button",
+                  class: "btn danger",
+                  "aria-label": `${t("remove_photo")} ${t("photo_n", { n: i + 1 })}`,
+                  onclick: () => removePhoto(photo.key),
+                },
+                t("remove_photo"),
+              ),
+            ),
+          );
+          card.dataset.status = photo.status;
+          return card;
+        });
+      return el(
+        "section",
+        {
+          class: `plant${current ? " current" : ""}`,
+          "data-plant": p + 1,
+          "aria-label": t("plant_n", { n: p + 1 }),
+        },
         el(
           "div",
-          { class: "actions" },
-          retake,
-          el(
-            "button",
-            {
-              type: "button",
-              class: "btn danger",
-              "aria-label": `${t("remove_photo")} ${t("photo_n", { n: i + 1 })}`,
-              onclick: () => removePhoto(photo.key),
-            },
-            t("remove_photo"),
-          ),
+          { class: "plant-head" },
+          el("h3", {}, t("plant_n", { n: p + 1 })),
+          current
+            ? el("span", { class: "here" }, several ? t("plant_here") : "")
+            : el(
+                "button",
+                {
+                  type: "button",
+                  class: "btn",
+                  onclick: () => {
+                    state.currentPlant = plant.id;
+                    renderPhotos();
+                    saveDraft();
+                  },
+                },
+                t("plant_choose"),
+              ),
+          several
+            ? el(
+                "button",
+                { type: "button", class: "btn danger", onclick: () => removePlant(plant.id) },
+                t("remove_plant"),
+              )
+            : null,
         ),
+        el("ol", { class: "photos" }, cards),
+        plantFields(plant),
       );
-      card.dataset.status = photo.status;
-      return card;
     }),
   );
   const full = state.photos.length >= MAX_PHOTOS;
   $("photo-camera").disabled = full;
   $("photo-pick").disabled = full;
+  $("add-plant").disabled = state.plants.length >= MAX_PLANTS;
+  renderGuide();
+  renderModelStatus();
+}
+
+// What to photograph, per controlled species, from the taxonomy (zh/en).
+function renderGuide() {
+  const labels = taxonomyLabels().filter((l) => l.role === "controlled" && l.photo_guide);
+  $("guide-body").replaceChildren(
+    ...labels.map((label) =>
+      el(
+        "div",
+        { class: "guide-species", "data-species": label.key },
+        el("strong", {}, t("guide_species", { name: pick(label.name) })),
+        el(
+          "ol",
+          {},
+          label.photo_guide.map((shot) => el("li", {}, pick(shot))),
+        ),
+      ),
+    ),
+  );
+  $("photo-guide").hidden = labels.length === 0;
+}
+
+function renderModelStatus() {
+  const s = ondevice.status();
+  const line = $("model-status");
+  line.dataset.state = s.state;
+  if (s.state === "ready") line.textContent = t("model_ready", s.model);
+  else if (s.state === "loading") line.textContent = t("model_loading");
+  else if (s.state === "unavailable" && getKey()) {
+    line.textContent = t("model_unavailable", { msg: s.error });
+  } else line.textContent = "";
 }
 
 // ---------- location ----------
@@ -264,7 +690,8 @@ export function distance(a, b) {
 // ---------- nearby open targets ----------
 
 // Open targets in a box around the phone, nearest first (distance to the target's centre).
-async function loadTargets() {
+// Asked again whenever a key is saved: the first fix often comes before any key exists.
+export async function loadTargets() {
   if (!getKey() || !state.fix) {
     renderTargets();
     return;
@@ -280,38 +707,50 @@ async function loadTargets() {
   ]
     .map((v) => v.toFixed(6))
     .join(",");
+  state.targetsState = "loading";
+  renderTargets();
   try {
     const body = await api.get("/v1/targets", { status: "open", bbox, limit: 50 });
     state.targets = (body.items || [])
       .map((target) => ({ ...target, distance_m: distance(state.fix, target) }))
       .sort((a, b) => a.distance_m - b.distance_m);
-  } catch {
-    // offline or not allowed: keep what we had; linking is optional
+    state.targetsState = "loaded";
+  } catch (err) {
+    // keep what we had (linking is optional), but never claim there is nothing nearby
+    state.targetsState = err instanceof NetworkError ? "offline" : "failed";
   }
   renderTargets();
 }
 
 export function renderTargets() {
   const select = $("target");
-  const keep = select.value;
+  const keep = state.pendingTarget || select.value;
   const options = [el("option", { value: "" }, t("target_none"))];
   for (const target of state.targets) {
-    const dist = target.distance_m;
     options.push(
       el(
         "option",
         { value: target.id },
         t("target_item", {
           id: target.name || target.issuer_id,
-          dist: fmtDistance(dist),
+          dist: fmtDistance(target.distance_m),
           source: target.issuer,
         }),
       ),
     );
   }
   select.replaceChildren(...options);
-  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
-  $("target-msg").textContent = state.fix && !state.targets.length ? t("targets_none_near") : "";
+  if ([...select.options].some((o) => o.value === keep)) {
+    select.value = keep;
+    state.pendingTarget = null;
+  }
+  const msg = $("target-msg");
+  if (state.targetsState === "offline") msg.textContent = t("targets_offline");
+  else if (state.targetsState === "failed") msg.textContent = t("targets_offline");
+  else if (state.targetsState === "loading") msg.textContent = t("targets_loading");
+  else if (state.targetsState === "loaded" && !state.targets.length) {
+    msg.textContent = t("targets_none_near");
+  } else msg.textContent = "";
 }
 
 // ---------- site types ----------
@@ -335,6 +774,29 @@ function showMessage(text, kind = "warn") {
   msg.hidden = !text;
 }
 
+function plantsPayload(ordered) {
+  const used = state.plants.filter(
+    (plant) =>
+      ordered.some((p) => p.plant === plant.id) ||
+      plant.count !== null ||
+      plant.area_m2 !== null ||
+      plant.growth_stage,
+  );
+  const informative =
+    used.length > 1 ||
+    used.some(
+      (p) => p.count !== null || p.area_m2 !== null || p.growth_stage || p.kind !== "plant",
+    );
+  if (!informative) return null;
+  return used.map((plant) => ({
+    kind: plant.kind,
+    count: plant.count,
+    area_m2: plant.area_m2,
+    growth_stage: plant.growth_stage || null,
+    photos: ordered.map((p, i) => (p.plant === plant.id ? i : -1)).filter((i) => i >= 0),
+  }));
+}
+
 async function submit(event) {
   event.preventDefault();
   showMessage("");
@@ -344,25 +806,28 @@ async function submit(event) {
     $("site-type").focus();
     return showMessage(t("need_site"));
   }
-  const scored = state.photos.filter((p) => p.status === "scored");
-  if (
-    scored.length === state.photos.length &&
-    scored.every((p) => p.score.verdict === "unusable")
-  ) {
-    return showMessage(t("all_unusable"));
-  }
+  const shown = state.photos.map(shownScore);
+  if (shown.every((s) => s && s.verdict === "unusable")) return showMessage(t("all_unusable"));
   const button = $("submit");
   button.disabled = true;
   button.textContent = t("submitting");
+  clearTimeout(saveTimer);
+  saveTimer = null;
+  state.sealed = true;
+  let queued = false;
   try {
+    const ordered = orderedPhotos();
     const photos = await Promise.all(
-      state.photos.map(async (p) => ({
+      ordered.map(async (p) => ({
         name: p.name,
         type: p.type,
         data: await p.blob.arrayBuffer(),
+        local: p.local,
+        thumb: await (await reducedCopy(p.blob, THUMB_SIDE, 0.7)).arrayBuffer(),
       })),
     );
     const fix = state.fix;
+    const plants = plantsPayload(ordered);
     const record = {
       id: newId(),
       created_at: new Date().toISOString(),
@@ -375,16 +840,21 @@ async function submit(event) {
         lon: fix ? fix.lon : null,
         accuracy_m: fix ? Math.round(fix.accuracy * 10) / 10 : null,
         observed_at: new Date().toISOString(),
+        plants: plants ? JSON.stringify(plants) : null,
       },
       photos,
     };
     settings.setUnit(record.meta.unit);
     await queue.enqueue(record);
+    queued = true;
+    await state.saving; // writes already under way finish before the draft goes
+    if (state.draft) await drafts.remove(state.draft.id); // it lives in the queue now
+    state.draft = null;
     const results = await queue.kick();
-    const result = results.get(record.id);
-    showFiled(record, result);
+    showFiled(record, results.get(record.id));
   } catch (err) {
     // only the device store can fail here (sending failures are in the results)
+    if (!queued) state.sealed = false; // still a draft: keep saving it
     showMessage(`${t("not_saved")}: ${errorText(err)}`, "err");
   } finally {
     button.disabled = false;
@@ -395,6 +865,7 @@ async function submit(event) {
 function showFiled(record, result) {
   state.filed = { record, result };
   $("capture-form").hidden = true;
+  $("draft-status").hidden = true;
   const section = $("filed");
   const msg = $("filed-msg");
   const detail = $("filed-detail");
@@ -405,6 +876,7 @@ function showFiled(record, result) {
     msg.className = "notice ok";
     msg.textContent = t("filed", { id: inspection.id.slice(0, 8) });
     section.dataset.inspection = inspection.id;
+    const ordered = orderedPhotos();
     detail.append(
       el("p", {}, el("strong", {}, `${t("combined")}: `), verdictBadge(inspection.verdict)),
       el(
@@ -413,7 +885,7 @@ function showFiled(record, result) {
         (inspection.photos || []).map((photo, i) =>
           photoCard(
             i,
-            state.photos[i] ? state.photos[i].url : "",
+            ordered[i] ? ordered[i].url : "",
             photo.score || { verdict: photo.verdict },
             photo.score ? renderScore(photo.score, { badge: false }) : null,
           ),
@@ -426,15 +898,21 @@ function showFiled(record, result) {
     section.dataset.inspection = "";
   } else {
     msg.className = "notice warn";
-    msg.textContent = t("queued");
+    msg.textContent = result && result.lost ? t("answer_lost") : t("queued");
     section.dataset.inspection = "";
   }
   msg.focus?.();
 }
 
-function reset() {
+function clearForm() {
   for (const photo of state.photos) URL.revokeObjectURL(photo.url);
   state.photos = [];
+  state.plants = [];
+  state.currentPlant = null;
+  state.draft = null;
+  state.restored = null;
+  state.pendingTarget = null;
+  state.sealed = false;
   $("notes").value = "";
   $("target").value = "";
   $("site-type").value = "";
@@ -442,7 +920,12 @@ function reset() {
   state.filed = null;
   $("filed").hidden = true;
   $("capture-form").hidden = false;
+}
+
+function reset() {
+  clearForm();
   renderPhotos();
+  renderDraftStatus();
   window.scrollTo(0, 0);
 }
 
@@ -462,12 +945,30 @@ export function initCapture() {
   $("target-refresh").addEventListener("click", loadTargets);
   $("capture-form").addEventListener("submit", submit);
   $("new-inspection").addEventListener("click", reset);
+  $("add-plant").addEventListener("click", addPlant);
+  $("draft-new").addEventListener("click", startNew);
+  $("site-type").addEventListener("change", () => saveDraft());
+  $("target").addEventListener("change", () => saveDraft());
+  $("notes").addEventListener("input", () => saveDraft({ soon: true }));
+  $("unit").addEventListener("input", () => saveDraft({ soon: true }));
+  // the tab may be killed any moment once hidden (the camera app): save what is typed now
+  const flush = () => {
+    if (saveTimer) saveDraft();
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") flush();
+  });
+  window.addEventListener("pagehide", flush);
+  ondevice.onChange(renderPhotos);
   $("unit").value = settings.unit();
   $("filed-msg").tabIndex = -1;
   renderSiteTypes();
   renderPhotos();
   renderTargets();
+  renderDraftStatus();
   startGps();
+  const current = drafts.currentId();
+  if (current) openDraft(current);
 }
 
 // Re-score photos that were added offline, once the network is back.
@@ -480,5 +981,6 @@ export function rerenderCapture() {
   renderPhotos();
   renderGps();
   renderTargets();
+  renderDraftStatus();
   if (state.filed) showFiled(state.filed.record, state.filed.result);
 }

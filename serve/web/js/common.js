@@ -24,6 +24,7 @@ export const REVIEW_STATES = [
   "not_target",
 ];
 export const METHODS = ["uprooted", "burned", "herbicide", "cut", "other"];
+export const GROWTH_STAGES = ["seedling", "vegetative", "flowering", "fruiting", "harvested"];
 
 const DEFAULT_ACCURACY_M = 50;
 

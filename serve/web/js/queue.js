@@ -8,6 +8,7 @@ import { ApiError, NetworkError, api } from "./api.js";
 import * as store from "./store.js";
 
 const listeners = new Set();
+const sentListeners = new Set();
 let running = null;
 let again = false;
 let networkDown = false; // the last send could not reach the server
@@ -18,6 +19,28 @@ export function isNetworkDown() {
 
 export function onChange(fn) {
   listeners.add(fn);
+}
+
+// fn(record, inspection, {retried}) after the service has acknowledged a record; `retried`
+// when it waited in the queue (the inspector is no longer looking at the filed screen).
+export function onSent(fn) {
+  sentListeners.add(fn);
+}
+
+// A send that failed without an answer: was it the network, or only this one answer? A quick
+// look at the service's liveness endpoint tells them apart, so one lost answer on a working
+// connection is not reported as "no network".
+async function serviceReachable() {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 5000);
+  try {
+    const response = await fetch("/healthz", { cache: "no-store", signal: controller.signal });
+    return response.ok;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function changed() {
@@ -49,6 +72,8 @@ async function sendOne(record) {
   return api.post("/v1/inspections", formFor(record), { timeoutMs: 180000 });
 }
 
+// What the phone keeps of a sent record for "my records": the service's verdict, what the
+// phone's own model said, small thumbnails and where it was.
 function summary(record, inspection) {
   return {
     created_at: record.created_at,
@@ -57,6 +82,11 @@ function summary(record, inspection) {
     photos: record.photos.length,
     site_type: record.meta.site_type,
     unit: inspection.unit,
+    lat: record.meta.lat,
+    lon: record.meta.lon,
+    device_verdicts: record.photos.map((p) => (p.local ? p.local.verdict : null)),
+    server_verdicts: (inspection.photos || []).map((p) => p.verdict),
+    thumbs: record.photos.map((p) => p.thumb || null),
   };
 }
 
@@ -65,10 +95,12 @@ async function run(includeFailed, results) {
   for (const record of queued) {
     if (record.status === "failed" && !includeFailed) continue;
     try {
+      const retried = (record.attempts || 0) > 0;
       const inspection = await sendOne(record);
       networkDown = false;
       await store.markSent(record.id, summary(record, inspection));
       results.set(record.id, { ok: true, inspection });
+      for (const fn of sentListeners) fn(record, inspection, { retried });
     } catch (err) {
       const fresh = (await store.getQueued(record.id)) || record;
       if (err instanceof ApiError && !err.retryable) {
@@ -76,10 +108,11 @@ async function run(includeFailed, results) {
         results.set(record.id, { ok: false, error: err, final: true });
         continue;
       }
-      networkDown = err instanceof NetworkError;
-      const status = networkDown ? "waiting" : "retry";
+      const lost = err instanceof NetworkError && (await serviceReachable());
+      networkDown = err instanceof NetworkError && !lost;
+      const status = networkDown ? "waiting" : lost ? "lost" : "retry";
       await store.putQueued({ ...fresh, status, error: err.message, code: err.code || null });
-      results.set(record.id, { ok: false, error: err, final: false });
+      results.set(record.id, { ok: false, error: err, final: false, lost });
       break; // the network or the server is down: the rest would fail the same way
     } finally {
       changed();

@@ -8,9 +8,9 @@ import { fmtDateTime, has, t } from "./i18n.js";
 import { METHODS, REVIEW_STATES, VERDICTS, errorText } from "./common.js";
 import { el, renderScore, verdictBadge } from "./verdict.js";
 import { attachLayers, initLayers, rerenderLayers } from "./layers.js";
+import { blankMap, drawPoints, fitPoints, textTooltip } from "./maps.js";
 
 const $ = (id) => document.getElementById(id);
-const COLOURS = { suspected: "#b00020", review: "#7a4100", clear: "#0a5c2f", unusable: "#4a4a4a" };
 const PAGE = 50;
 
 const state = {
@@ -52,10 +52,19 @@ function query() {
   } else if (verdict) params.append("verdict", verdict);
   if ($("f-review").value) params.append("review_state", $("f-review").value);
   if ($("f-unit").value.trim()) params.append("unit", $("f-unit").value.trim());
-  if ($("f-since").value) params.append("since", $("f-since").value);
-  if ($("f-until").value) params.append("until", $("f-until").value);
+  // Days are the reviewer's days: from local midnight of the first to local midnight after
+  // the last (a bare date would be a UTC day on the service, hiding records filed early in
+  // the morning east of Greenwich).
+  if ($("f-since").value) params.append("since", localMidnight($("f-since").value, 0));
+  if ($("f-until").value) params.append("until", localMidnight($("f-until").value, 1));
   params.append("limit", String(PAGE));
   return params;
+}
+
+// "2025-12-03" -> the instant of local midnight that day (+ days), as ISO 8601 UTC.
+function localMidnight(value, days) {
+  const [y, m, d] = value.split("-").map(Number);
+  return new Date(y, m - 1, d + days).toISOString();
 }
 
 // ---------- loading ----------
@@ -129,21 +138,26 @@ function renderList() {
 
 // Leaflet treats a string tooltip or popup as HTML. Everything shown on the map comes from
 // stored records (target names and issuer ids arrive in imported files), so it is always
-// handed to Leaflet as a DOM node whose text is set, never parsed: a name reading
-// "<img src=x onerror=…>" is shown as those characters.
-function textTooltip(text) {
-  return el("span", { class: "tip" }, String(text ?? ""));
-}
+// handed to Leaflet as a DOM node whose text is set, never parsed (maps.textTooltip): a name
+// reading "<img src=x onerror=…>" is shown as those characters.
 
 function ensureMap() {
   if (state.map || typeof L === "undefined") return state.map;
   // No tile layer: points on a blank base, so the map works with no network at all.
-  state.map = L.map("map", { attributionControl: false, zoomSnap: 0.5, maxZoom: 19 });
-  L.control.scale({ imperial: false }).addTo(state.map);
-  state.map.setView([25, 103], 5);
+  state.map = blankMap("map");
   state.layer = L.featureGroup().addTo(state.map);
+  state.points = L.featureGroup().addTo(state.map);
   attachLayers(state.map); // priority and coverage layers (layers.js)
   return state.map;
+}
+
+// Records sharing one spot: mark them in the list (the map cannot pull them apart).
+function showGroup(ids) {
+  for (const card of document.querySelectorAll("#record-list li[data-id]")) {
+    card.classList.toggle("here", ids.includes(card.dataset.id));
+  }
+  const first = document.querySelector("#record-list li.here");
+  if (first) first.scrollIntoView({ block: "nearest" });
 }
 
 function renderMap(fit) {
@@ -171,34 +185,18 @@ function renderMap(fit) {
     shape.eachLayer?.((layer) => layer.getElement()?.setAttribute("data-target", target.id));
     shape.getElement?.()?.setAttribute("data-target", target.id);
   }
-  for (const item of state.items) {
-    const loc = item.location;
-    if (!loc || loc.lat === null || loc.lat === undefined) continue;
-    const marker = L.circleMarker([loc.lat, loc.lon], {
-      radius: 10,
-      color: "#000",
-      weight: 2,
-      fillColor: COLOURS[item.verdict] || "#777",
-      fillOpacity: 0.95,
-      className: `pt pt-${item.verdict}`,
-    });
-    marker.bindTooltip(
-      textTooltip(`${t(`verdict_${item.verdict}`)} · ${t(`review_${item.review.state}`)}`),
-    );
-    marker.on("click", () => openRecord(item.id));
-    marker.addTo(state.layer);
-    // Leaflet's SVG paths are not focusable; the list below is the keyboard route.
-    const path = marker.getElement && marker.getElement();
-    if (path) path.setAttribute("data-id", item.id);
-  }
-  if (fit) {
-    // Frame the records; targets far from every record stay drawn but off-frame.
-    const points = state.items
-      .filter((i) => i.location && i.location.lat !== null && i.location.lat !== undefined)
-      .map((i) => [i.location.lat, i.location.lon]);
-    const bounds = points.length ? L.latLngBounds(points) : state.layer.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [32, 32], maxZoom: 16, animate: false });
-  }
+  const points = state.items
+    .filter((i) => i.location && i.location.lat !== null && i.location.lat !== undefined)
+    .map((i) => ({
+      id: i.id,
+      lat: i.location.lat,
+      lon: i.location.lon,
+      verdict: i.verdict,
+      label: `${t(`verdict_${i.verdict}`)} · ${t(`review_${i.review.state}`)}`,
+    }));
+  // Frame the records; targets far from every record stay drawn but off-frame.
+  if (fit) fitPoints(map, points, state.layer.getBounds());
+  drawPoints(map, state.points, points, { onPoint: openRecord, onGroup: showGroup });
 }
 
 // ---------- one record ----------
@@ -284,7 +282,7 @@ function reviewForm(record) {
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    save(record);
+    save(state.current); // after a conflict, the fresh version (the form keeps our edits)
   });
   return form;
 }
@@ -337,11 +335,7 @@ async function save(record) {
     });
   } catch (err) {
     if (err.status === 412) {
-      await openRecord(record.id);
-      const fresh = $("review-save-msg");
-      fresh.className = "notice warn";
-      fresh.textContent = errorText(err);
-      fresh.hidden = false;
+      await showConflict(record.id);
       return;
     }
     msg.className = "notice err";
@@ -357,6 +351,40 @@ async function save(record) {
     state.items[i] = { ...state.items[i], review: fresh.review, eradication: fresh.eradication };
   renderList();
   renderMap(false);
+}
+
+// Someone else saved this record since it was opened. Their version is shown beside the form,
+// which keeps the reviewer's own edits; saving again applies ours over theirs, knowingly.
+async function showConflict(id) {
+  let fresh;
+  try {
+    fresh = await api.get(`/v1/inspections/${id}`);
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  state.current = fresh;
+  const e = fresh.eradication;
+  const theirs = kv([
+    [t("review_state"), t(`review_${fresh.review.state}`)],
+    [t("review_note"), fresh.review.note],
+    [t("inspector"), fresh.review.by],
+    [t("eradicated_on"), e ? e.date : null],
+    [t("plant_count"), e ? String(e.plants) : null],
+    [t("area_m2"), e && e.area_m2 !== null ? String(e.area_m2) : null],
+    [t("method"), e ? t(`method_${e.method}`) : null],
+  ]);
+  const box = el(
+    "div",
+    { id: "review-conflict", class: "notice warn", role: "alert" },
+    el("p", {}, t("conflict_title")),
+    theirs,
+    el("p", {}, t("conflict_again")),
+  );
+  document.getElementById("review-conflict")?.remove();
+  $("review-form").before(box);
+  $("review-save-msg").hidden = true;
+  box.scrollIntoView({ block: "nearest" });
 }
 
 // Audit entries name stored fields; show them with the page's own labels where it has one.

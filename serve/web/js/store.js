@@ -1,10 +1,12 @@
 // The device-side store: IndexedDB holds inspections that are not yet on the server (with
 // their photos, as ArrayBuffers: Safari has lost Blobs in IndexedDB before) and a short list
 // of recently sent ones. A record leaves the queue only after the server has acknowledged it.
-// Version 2 adds "tracks": GPS track chunks waiting to be sent (see track.js).
+// Version 2 adds "tracks": GPS track chunks waiting to be sent (see track.js). Version 3 adds
+// "drafts" and "draft_photos" (the capture form as it is being filled, see drafts.js) and
+// "mine" (the inspector's filed records as last seen from the server, see records.js).
 
 const DB_NAME = "plantscout";
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 const SENT_KEEP = 30;
 
 let dbPromise = null;
@@ -20,6 +22,13 @@ function open() {
         if (!db.objectStoreNames.contains("sent")) db.createObjectStore("sent", { keyPath: "id" });
         if (!db.objectStoreNames.contains("tracks"))
           db.createObjectStore("tracks", { keyPath: "id" });
+        if (!db.objectStoreNames.contains("drafts"))
+          db.createObjectStore("drafts", { keyPath: "id" });
+        if (!db.objectStoreNames.contains("draft_photos")) {
+          const photos = db.createObjectStore("draft_photos", { keyPath: "key" });
+          photos.createIndex("draft", "draft");
+        }
+        if (!db.objectStoreNames.contains("mine")) db.createObjectStore("mine", { keyPath: "id" });
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
@@ -109,6 +118,47 @@ export async function deleteTrack(id) {
   const db = await open();
   const tx = db.transaction("tracks", "readwrite");
   tx.objectStore("tracks").delete(id);
+  await done(tx);
+}
+
+// Any store: put / get / delete / all, for the modules that own them (drafts.js, records.js).
+export async function put(storeName, row) {
+  const db = await open();
+  const tx = db.transaction(storeName, "readwrite");
+  tx.objectStore(storeName).put(row);
+  await done(tx);
+}
+
+export async function get(storeName, key) {
+  const db = await open();
+  return request(db.transaction(storeName, "readonly").objectStore(storeName).get(key));
+}
+
+export async function remove(storeName, key) {
+  const db = await open();
+  const tx = db.transaction(storeName, "readwrite");
+  tx.objectStore(storeName).delete(key);
+  await done(tx);
+}
+
+export function list(storeName) {
+  return all(storeName);
+}
+
+// A draft's photos (by the "draft" index), and removing a draft with its photos at once.
+export async function draftPhotos(draftId) {
+  const db = await open();
+  const tx = db.transaction("draft_photos", "readonly");
+  return request(tx.objectStore("draft_photos").index("draft").getAll(draftId));
+}
+
+export async function deleteDraft(draftId) {
+  const db = await open();
+  const tx = db.transaction(["drafts", "draft_photos"], "readwrite");
+  tx.objectStore("drafts").delete(draftId);
+  const photos = tx.objectStore("draft_photos");
+  const keys = await request(photos.index("draft").getAllKeys(draftId));
+  for (const key of keys) photos.delete(key);
   await done(tx);
 }
 

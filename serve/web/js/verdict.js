@@ -25,6 +25,11 @@ export async function loadTaxonomy() {
   return taxonomy;
 }
 
+// Every label of the taxonomy (with roles, field marks and photo guides), in order.
+export function taxonomyLabels() {
+  return taxonomy ? Object.values(taxonomy) : [];
+}
+
 export function labelName(key) {
   const label = taxonomy && taxonomy[key];
   return label ? pick(label.name) : key;
@@ -51,12 +56,20 @@ export function verdictBadge(verdict) {
   return el("span", { class: `verdict v-${v}`, "data-verdict": v, text: t(`verdict_${v}`) });
 }
 
+// A probability for people: never "100 %" or "0 %", which read as certainty the model
+// does not have.
+export function fmtProbability(p) {
+  if (p > 0.99) return t("probability_over", { p: 99 });
+  if (p < 0.01) return t("probability_under", { p: 1 });
+  return t("probability", { p: Math.round(p * 100) });
+}
+
 function speciesLine(s) {
   const name = s.name ? pick(s.name) : labelName(s.key);
   const parts = [name];
   if (s.level) parts.push(` — ${t(`level_${s.level}`)}`);
   if (s.probability !== null && s.probability !== undefined) {
-    parts.push(` (${t("probability", { p: Math.round(s.probability * 100) })})`);
+    parts.push(` (${fmtProbability(s.probability)})`);
   }
   return el(
     "li",
@@ -72,6 +85,9 @@ function fieldMarks(score) {
   if (!taxonomy) return [];
   const keys = [];
   for (const s of score.species || []) if (s.level) keys.push(s.key);
+  if (score.verdict === "clear") {
+    for (const s of score.species || []) if (s.trained === false) keys.push(s.key);
+  }
   const top = taxonomy[score.top_label];
   if (top && top.role === "lookalike" && top.lookalike_of) {
     if (!keys.includes(top.lookalike_of)) keys.push(top.lookalike_of);
@@ -91,9 +107,34 @@ function fieldMarks(score) {
   return marks;
 }
 
+// "Clear" says what the plant most likely is, and which controlled species the model cannot
+// rule out because it was never trained on them (opium poppy for the shipped model).
+function clearHelp(score) {
+  const top = score.top_label;
+  const p = score.probabilities ? score.probabilities[top] : null;
+  const likely = top
+    ? t("clear_likely", {
+        name: labelName(top),
+        p: p === null || p === undefined ? "" : fmtProbability(p),
+      })
+    : "";
+  const untrained = (score.species || []).filter((s) => s.trained === false);
+  const names = untrained.map((s) => (s.name ? pick(s.name) : labelName(s.key))).join("、");
+  return [
+    el("p", { class: "hint" }, likely, " ", t("verdict_help_clear")),
+    names ? el("p", { class: "hint caveat" }, t("clear_cannot_rule_out", { names })) : null,
+  ];
+}
+
 // One photo's score as a block of elements (the caller may show the badge elsewhere).
+// A score made on the phone (offline) says so: the service scores the photo again when the
+// record is sent, and its verdict is the one recorded.
 export function renderScore(score, { badge = true } = {}) {
-  const box = el("div", { class: "score", "data-verdict": score.verdict });
+  const box = el("div", {
+    class: "score",
+    "data-verdict": score.verdict,
+    "data-source": score.source === "device" ? "device" : "server",
+  });
   if (badge) box.append(verdictBadge(score.verdict));
   if (score.verdict === "unusable") {
     box.append(
@@ -105,7 +146,8 @@ export function renderScore(score, { badge = true } = {}) {
     );
     return box;
   }
-  box.append(el("p", { class: "hint" }, t(`verdict_help_${score.verdict}`)));
+  if (score.verdict === "clear") box.append(...clearHelp(score).filter(Boolean));
+  else box.append(el("p", { class: "hint" }, t(`verdict_help_${score.verdict}`)));
   const raised = (score.species || []).filter((s) => s.level);
   if (raised.length) box.append(el("ul", { class: "species" }, raised.map(speciesLine)));
   const marks = fieldMarks(score);

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from web_server import LiveServer, serve
 
 REPO = Path(__file__).resolve().parents[3]
 CHROMIUM = os.environ.get("PLANTSCOUT_CHROMIUM", "/usr/bin/chromium")
@@ -39,66 +35,20 @@ ARTIFACTS = Path(os.environ.get("PLANTSCOUT_TEST_ARTIFACTS", REPO / "test-artifa
 HERE = {"latitude": 25.0431, "longitude": 102.7065, "accuracy": 8}
 
 
-@dataclass
-class Keys:
-    inspector: str
-    reviewer: str
-    admin: str
-
-
-@dataclass
-class LiveServer:
-    url: str
-    keys: Keys
-    app: object
-
-    def client(self, key: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"X-API-Key": key}, timeout=60)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(
     tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    import uvicorn
+    yield from serve(tiny_bundle, tmp_path_factory.mktemp("web-service"))
 
-    from plantscout.serve.app import create_app
-    from plantscout.serve.keys import mint_key
-    from plantscout.serve.settings import Settings
-    from plantscout.serve.vocab import Role
 
-    data = tmp_path_factory.mktemp("web-service")
-    settings = Settings(
-        data_dir=data, model_path=tiny_bundle, score_concurrency=1, model_threads=1, log_json=False
-    )
-    app = create_app(settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    services = app.state.services
-    with services.db.write() as session:
-        keys = Keys(
-            inspector=mint_key(session, role=Role.INSPECTOR, name="王警官", unit="城关社区").key,
-            reviewer=mint_key(session, role=Role.REVIEWER, name="李复核", unit=None).key,
-            admin=mint_key(session, role=Role.ADMIN, name="admin", unit=None).key,
-        )
-    yield LiveServer(url=f"http://127.0.0.1:{port}", keys=keys, app=app)
-    server.should_exit = True
-    thread.join(timeout=30)
+@pytest.fixture(scope="session")
+def released_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The same service serving the released bundle (the real network), for on-device tests."""
+    from plantscout.model.bundle import RELEASES_DIR
+
+    bundle = RELEASES_DIR / (RELEASES_DIR / "DEFAULT").read_text().strip()
+    yield from serve(bundle, tmp_path_factory.mktemp("web-released"))
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,22 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """How a controlled plant looks at one stage of its life (for teaching material).
+
+    ``key`` is one of ``seedling``, ``growing``, ``flowering``, ``capsule`` (opium poppy) or
+    ``seed`` (cannabis): the order in which a season shows them.
+    """
+
+    key: str
+    name: Text
+    look: Text
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "name": self.name.as_dict(), "look": self.look.as_dict()}
+
+
+@dataclass(frozen=True)
 class Label:
     key: str
     scientific_name: str
@@ -43,6 +59,8 @@ class Label:
     lookalike_of: str | None = None
     # What to look at on the plant to tell it from its look-alikes (shown with verdicts).
     field_marks: tuple[Text, ...] = field(default_factory=tuple)
+    # For controlled plants: what to look for at each stage of the season (teaching pages).
+    stages: tuple[Stage, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict:
         return {
@@ -53,6 +71,7 @@ class Label:
             "description": self.description.as_dict(),
             "lookalike_of": self.lookalike_of,
             "field_marks": [m.as_dict() for m in self.field_marks],
+            "stages": [st.as_dict() for st in self.stages],
         }
 
 
@@ -107,6 +126,86 @@ _LOOKALIKE_CANNABIS_MARKS = (
     ),
 )
 
+_POPPY_STAGES = (
+    Stage(
+        "seedling",
+        Text(zh="幼苗期", en="Seedling"),
+        Text(
+            zh="贴地生长的莲座状叶丛；叶灰绿色、带白粉、无毛，边缘有不规则缺刻或锯齿"
+            "（虞美人幼苗叶片有明显糙毛）",
+            en="A rosette of leaves flat on the ground; grey-green, waxy and hairless, with "
+            "irregular notches or teeth along the edge (corn poppy seedlings are clearly hairy)",
+        ),
+    ),
+    Stage(
+        "growing",
+        Text(zh="生长期", en="Growing"),
+        Text(
+            zh="茎直立、粗壮、光滑，高0.6–1.5米；叶互生，基部抱茎，边缘波状有锯齿，整株灰绿色",
+            en="An upright, stout, smooth stem 0.6–1.5 m tall; alternate leaves clasping the "
+            "stem with wavy, toothed edges; the whole plant grey-green",
+        ),
+    ),
+    Stage(
+        "flowering",
+        Text(zh="开花期", en="Flowering"),
+        Text(
+            zh="花蕾下垂，开放时直立；单花顶生，大（直径8–12厘米），4片花瓣或重瓣，"
+            "白、粉、红或紫色，花瓣基部常有深色斑",
+            en="Buds nod and straighten as they open; one large flower (8–12 cm) at each stem "
+            "tip, 4 petals or double, white, pink, red or purple, often dark at the base",
+        ),
+    ),
+    Stage(
+        "capsule",
+        Text(zh="蒴果期", en="Capsule"),
+        Text(
+            zh="花瓣脱落后露出光滑的球形或卵形蒴果，顶部有放射状柱头盘；"
+            "划破果皮流出白色乳汁，干后变褐",
+            en="After the petals fall, a smooth globe- or egg-shaped capsule with a flat, "
+            "star-rayed disc on top; scoring it releases white latex that dries brown",
+        ),
+    ),
+)
+
+_CANNABIS_STAGES = (
+    Stage(
+        "seedling",
+        Text(zh="幼苗期", en="Seedling"),
+        Text(
+            zh="两片椭圆形子叶，随后长出对生的真叶：先是单片有锯齿的小叶，再是3片、5片小叶",
+            en="Two oval seed leaves, then opposite true leaves: first single toothed "
+            "leaflets, then leaves of 3 and 5 leaflets",
+        ),
+    ),
+    Stage(
+        "growing",
+        Text(zh="生长期", en="Growing"),
+        Text(
+            zh="掌状复叶，5–9片细长、有锯齿的小叶；茎有纵棱和短毛，高1–3米；揉搓有特殊气味",
+            en="Palmate leaves of 5–9 narrow, toothed leaflets; a ridged, hairy stem 1–3 m "
+            "tall; a distinctive smell when crushed",
+        ),
+    ),
+    Stage(
+        "flowering",
+        Text(zh="开花期", en="Flowering"),
+        Text(
+            zh="雄株：叶腋有松散下垂的淡黄绿色小花；雌株：枝顶密集花簇，带白色柱头和黏手的树脂腺毛",
+            en="Male plants: loose, hanging clusters of small pale flowers; female plants: "
+            "dense clusters at the tips with white hairs and sticky resin glands",
+        ),
+    ),
+    Stage(
+        "seed",
+        Text(zh="结籽期", en="Seed"),
+        Text(
+            zh="雌花簇内结出灰褐色、带花纹的卵圆形小果实（火麻仁）",
+            en="Small grey-brown, marbled, egg-shaped seeds inside the female clusters",
+        ),
+    ),
+)
+
 TAXONOMY: dict[str, Label] = {
     label.key: label
     for label in (
@@ -120,6 +219,7 @@ TAXONOMY: dict[str, Label] = {
                 en="Drug source plant; illegal to grow without licence",
             ),
             field_marks=_POPPY_MARKS,
+            stages=_POPPY_STAGES,
         ),
         Label(
             key="cannabis",
@@ -131,6 +231,7 @@ TAXONOMY: dict[str, Label] = {
                 en="Drug source plant (industrial hemp looks the same)",
             ),
             field_marks=_CANNABIS_MARKS,
+            stages=_CANNABIS_STAGES,
         ),
         Label(
             key="ornamental_poppy",

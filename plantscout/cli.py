@@ -52,6 +52,19 @@ COMMANDS: dict[str, CommandSpec] = {
     "targets": CommandSpec(
         "plantscout.serve.cli:targets_app", "Import and list survey targets.", "serve"
     ),
+    "plan": CommandSpec(
+        "plantscout.serve.planning_cli:plan_app",
+        "Patrol planning: boundaries, history, priorities, plans, coverage, back-test.",
+        "serve",
+    ),
+    "report": CommandSpec(
+        "plantscout.serve.planning_cli:report_app", "Period report upward (XLSX / CSV).", "serve"
+    ),
+    "tips": CommandSpec(
+        "plantscout.serve.tips_cli:tips_app",
+        "Public tip-offs: teaching photos, the poster, the office's numbers.",
+        "serve",
+    ),
 }
 
 

@@ -31,10 +31,11 @@ from .errors import install_error_handlers
 from .metrics import Metrics
 from .middleware import RequestMiddleware
 from .migrate import current_revision, head_revision, upgrade
-from .models import InspectionPhoto
+from .models import InspectionPhoto, TipPhoto
 from .photos import PhotoStore, SweepResult
 from .routers import ROUTERS
 from .runtime import Runtime
+from .services.tips.metrics import install as install_tip_metrics
 from .settings import Settings
 from .state import Services
 
@@ -53,14 +54,17 @@ Authenticate with an API key: `Authorization: Bearer psk_…` (or `X-API-Key`). 
 
 
 def referenced_photos(db: Database):
-    """For the sweeper: which of these sha256s does some inspection reference?"""
+    """For the sweeper: which of these sha256s does some inspection or tip reference?"""
 
     def check(digests: list[str]) -> set[str]:
         with db.read() as session:
-            return set(
+            found = set(
                 session.scalars(
                     select(InspectionPhoto.sha256).where(InspectionPhoto.sha256.in_(digests))
                 )
+            )
+            return found | set(
+                session.scalars(select(TipPhoto.sha256).where(TipPhoto.sha256.in_(digests)))
             )
 
     return check
@@ -184,6 +188,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    install_tip_metrics(metrics, lambda: getattr(app.state, "services", None))
     install_error_handlers(app)
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"{__package__}.routers.{name}").router)

@@ -76,7 +76,11 @@ class RequestMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status["code"])).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
-            principal: Any = scope.get("state", {}).get("principal")
+            state = scope.get("state", {})
+            principal: Any = state.get("principal")
+            # No address is logged for the public pages and their files (issue 15: a tipster's
+            # IP is kept no longer than the rate-limit window, and only as a keyed hash).
+            anonymous = state.get("public") or not scope["path"].startswith("/v1/")
             log.info(
                 "request",
                 extra={
@@ -87,7 +91,7 @@ class RequestMiddleware:
                     "status": status["code"],
                     "duration_ms": round(elapsed * 1000, 1),
                     "key_id": getattr(principal, "key_id", None),
-                    "client": (scope.get("client") or ("", 0))[0],
+                    "client": None if anonymous else (scope.get("client") or ("", 0))[0],
                 },
             )
 

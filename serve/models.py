@@ -227,3 +227,21 @@ class AuditEvent(Base):
     actor_name: Mapped[str | None] = mapped_column(String(200))
     actor_role: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Patrol planning tables (issue 14) live in their own module; importing it here registers
+# them on Base.metadata for Alembic and for everything that imports ``models``.
+from .models_planning import (  # noqa: E402, F401
+    HistoryPoint,
+    Household,
+    Plan,
+    PlanItem,
+    PlanUnit,
+    Site,
+    Track,
+    TrackCell,
+)
+
+# Public tip-off tables (issue 15) live in their own module; importing it here registers them
+# on Base.metadata for Alembic and for everything that imports ``models``.
+from .models_tips import Tip, TipPhoto  # noqa: E402, F401

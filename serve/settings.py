@@ -85,6 +85,58 @@ class Settings(BaseSettings):
         "internal: plantscout inspection records; not for redistribution",
         description="Licence written into the training-data export.",
     )
+    plan_h3_resolution: int = Field(
+        9, ge=6, le=11, description="Patrol-planning grid: H3 resolution (9 ≈ 0.1 km² cells)."
+    )
+    plan_track_max_accuracy_m: float = Field(
+        50.0, gt=0, description="Track points less accurate than this credit no cell or site."
+    )
+    plan_site_radius_m: float = Field(
+        30.0, gt=0, description="An inspection or track point this close to a site covers it."
+    )
+    # The public check page and tip-offs (issue 15): the only endpoints without a key.
+    public_enabled: bool = Field(
+        True, description="Serve /check, /learn and /v1/public/* (false: every one is a 404)."
+    )
+    public_url: str | None = Field(
+        None,
+        max_length=300,
+        pattern=r"^https?://\S+$",
+        description="The check page's public address, printed as the poster's QR code "
+        "(default: this server's /check as the request reached it).",
+    )
+    public_max_photos: int = Field(3, ge=1, le=10, description="Photos per public check or tip.")
+    public_max_photo_bytes: int = Field(12 * 1024 * 1024, ge=1024)
+    public_limit_check: str = Field("10/minute;100/day", description="Checks per client IP.")
+    public_limit_tip: str = Field("5/10minutes;20/day", description="Tip-offs per client IP.")
+    public_limit_read: str = Field(
+        "30/minute;600/day", description="Status look-ups, teaching texts, poster, per client IP."
+    )
+    public_limit_global: str = Field(
+        "600/minute", description="All public requests together, whoever sends them."
+    )
+    public_limit_global_check: str = Field(
+        "60/minute", description="Public checks together (each one runs the model)."
+    )
+    tips_group_radius_m: float = Field(
+        150.0, gt=0, description="Tips this close together within the window are grouped."
+    )
+    tips_group_window_h: float = Field(72.0, gt=0, description="The grouping time window.")
+    teaching_dir: Path | None = Field(
+        None, description="Reference photos for the learn page; default: <data_dir>/teaching."
+    )
+    campaign_hotline: str | None = Field(
+        None, max_length=100, description="Phone number printed on the learn page and poster."
+    )
+    campaign_reward_note: str | None = Field(
+        None,
+        max_length=300,
+        description="The office's reward rule in its own words (e.g. amounts), shown as given.",
+    )
+    poster_font: Path | None = Field(
+        None, description="A CJK TrueType font for the poster (default: WenQuanYi / Noto CJK)."
+    )
+
     migrate_on_start: bool = True
     graceful_shutdown_s: int = Field(30, ge=0)
     log_level: str = "INFO"
@@ -98,6 +150,24 @@ class Settings(BaseSettings):
             if value.strip().startswith("["):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator(
+        "public_limit_check",
+        "public_limit_tip",
+        "public_limit_read",
+        "public_limit_global",
+        "public_limit_global_check",
+    )
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        """``limits`` notation, e.g. ``10/minute;100/day``; refused at start, not at first use."""
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit ({exc}); e.g. 10/minute;100/day") from None
         return value
 
     @field_validator("camera_timezone")
@@ -118,6 +188,10 @@ class Settings(BaseSettings):
     @property
     def resolved_photo_dir(self) -> Path:
         return (self.photo_dir or self.data_dir / "photos").resolve()
+
+    @property
+    def resolved_teaching_dir(self) -> Path:
+        return (self.teaching_dir or self.data_dir / "teaching").resolve()
 
     @property
     def max_request_bytes(self) -> int:

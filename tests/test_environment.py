@@ -25,12 +25,32 @@ def _source_files() -> list[Path]:
     return sorted(p for part in SOURCE for p in (REPO / part).rglob("*.py"))
 
 
+def _whole_environment_copies(tree: ast.AST) -> set[int]:
+    """ids of ``os.environ`` nodes that only hand the whole environment to a child process
+    (``{**os.environ, ...}`` or ``os.environ.copy()``): they read no variable by name."""
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            ids |= {id(v) for k, v in zip(node.keys, node.values, strict=True) if k is None}
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "copy"
+            and not node.args
+        ):
+            ids.add(id(node.func.value))
+    return ids
+
+
 def environment_reads(tree: ast.AST) -> list[int]:
-    """Lines that touch ``os.environ`` / ``os.getenv`` / ``os.putenv`` (however imported)."""
+    """Lines that touch ``os.environ`` / ``os.getenv`` / ``os.putenv`` (however imported),
+    other than passing the whole environment on to a child process."""
+    copies = _whole_environment_copies(tree)
     lines = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "putenv"}:
-            lines.append(node.lineno)
+            if id(node) not in copies:
+                lines.append(node.lineno)
         elif isinstance(node, ast.ImportFrom) and node.module == "os":
             if {a.name for a in node.names} & {"environ", "getenv", "putenv"}:
                 lines.append(node.lineno)
@@ -63,3 +83,13 @@ def test_the_checks_catch_a_stray_read() -> None:
     """Both spellings of a stray read are found (a check that cannot fail proves nothing)."""
     code = 'import os\nfrom os import getenv\nx = os.environ.get("PLANTSCOUT_X")\ny = getenv("A")\n'
     assert environment_reads(ast.parse(code)) == [2, 3]
+
+
+def test_handing_the_whole_environment_to_a_child_process_is_not_a_read() -> None:
+    code = (
+        "import os\n"
+        "env = {**os.environ, 'LC_ALL': 'C'}\n"
+        "env2 = os.environ.copy()\n"
+        "bad = {'x': os.environ['PLANTSCOUT_X']}\n"
+    )
+    assert environment_reads(ast.parse(code)) == [4]

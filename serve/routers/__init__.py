@@ -17,4 +17,7 @@ ROUTERS: tuple[str, ...] = (
     "admin",
     "scan_jobs",
     "models",  # model registry, promote/rollback/reload, reference galleries (issue 7)
+    "planning",  # units, registries, history, priorities, plans, tracks, coverage (issue 14)
+    "public",  # check page, tip-offs, tip status, teaching material, poster: no key (issue 15)
+    "tips",  # tip triage, rewards and the office's numbers, for reviewers (issue 15)
 )

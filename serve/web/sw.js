@@ -4,7 +4,7 @@
 // is too slow. API calls other than the taxonomy are never cached or intercepted: the page's
 // IndexedDB queue owns offline filing.
 
-const CACHE = "plantscout-shell-v1";
+const CACHE = "plantscout-shell-v3";
 const SLOW_MS = 4000;
 const SHELL = [
   "./",
@@ -16,10 +16,21 @@ const SHELL = [
   "js/capture.js",
   "js/common.js",
   "js/i18n.js",
+  "js/layers.js",
   "js/queue.js",
   "js/review.js",
   "js/store.js",
+  "js/track.js",
   "js/verdict.js",
+  "js/check.js",
+  "js/learn.js",
+  "js/public-api.js",
+  "js/public-i18n.js",
+  "js/public-util.js",
+  "js/tipqueue.js",
+  "js/tips.js",
+  "public.css",
+  "tips.html",
   "icons/icon.svg",
   "icons/icon-192.png",
   "icons/icon-512.png",
@@ -32,12 +43,20 @@ const SHELL = [
   "vendor/leaflet/images/layers-2x.png",
 ];
 const DATA = ["v1/taxonomy"]; // cached when reachable; the shell does not depend on it
+// The public pages (issue 15) can be switched off on the server: cached when served, and the
+// shell above never depends on them.
+const PUBLIC = ["check", "learn", "v1/public/learn"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(SHELL).then(() => cache.addAll(DATA).catch(() => undefined)))
+      .then((cache) =>
+        cache
+          .addAll(SHELL)
+          .then(() => cache.addAll(DATA).catch(() => undefined))
+          .then(() => Promise.all(PUBLIC.map((p) => cache.add(p).catch(() => undefined)))),
+      )
       .then(() => self.skipWaiting()),
   );
 });
@@ -89,7 +108,11 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   const path = url.pathname.slice(new URL(self.registration.scope).pathname.length);
-  const shell = request.mode === "navigate" || SHELL.includes(path) || DATA.includes(path);
+  const shell =
+    request.mode === "navigate" ||
+    SHELL.includes(path) ||
+    DATA.includes(path) ||
+    PUBLIC.includes(path);
   if (!shell) return; // the API, photos, docs, metrics: straight to the network
   event.respondWith(networkFirst(event));
 });

@@ -18,6 +18,14 @@ OPEN_ROUTES = {
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/v1/taxonomy"),  # the field page's reference text (routers/web.py)
+    # the public check page and tip-offs (routers/public.py, issue 15): rate-limited instead,
+    # and shown to read no record in tests/serve/test_tips_public.py
+    ("POST", "/v1/public/check"),
+    ("POST", "/v1/public/tips"),
+    ("POST", "/v1/public/tips/status"),
+    ("GET", "/v1/public/learn"),
+    ("GET", "/v1/public/teaching/{name}"),
+    ("GET", "/v1/public/poster.{fmt}"),
 }
 
 

@@ -7,6 +7,7 @@ import * as queue from "./queue.js";
 import { initCapture, rerenderCapture, rescoreOffline } from "./capture.js";
 import { errorText, settings } from "./common.js";
 import { el, loadTaxonomy, verdictBadge } from "./verdict.js";
+import * as track from "./track.js";
 
 const $ = (id) => document.getElementById(id);
 const VIEWS = ["capture", "queue", "review", "settings"];
@@ -110,6 +111,7 @@ function initSettings() {
     if (getKey()) {
       loadTaxonomy();
       queue.kick({ includeFailed: true });
+      track.kick();
       if (settings.who()) show("capture");
     }
   });
@@ -227,6 +229,7 @@ function rerender() {
   renderWho();
   rerenderCapture();
   renderQueue();
+  track.render();
   if (review) review.rerenderReview();
 }
 
@@ -251,6 +254,7 @@ function init() {
   });
   initSettings();
   initCapture();
+  track.initTrack();
   renderWho();
   renderNet();
   renderQueue();

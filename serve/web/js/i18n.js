@@ -95,6 +95,7 @@ const STRINGS = {
     pending_count: "{n} 条待发送",
 
     review_title: "复核",
+    tips_link: "群众举报",
     filters: "筛选",
     filter_verdict: "结论",
     filter_review_state: "复核状态",
@@ -115,6 +116,27 @@ const STRINGS = {
     record: "记录 {id}",
     open_targets: "未核查目标",
     legend_target: "目标",
+    track_start: "记录巡查轨迹",
+    track_stop: "停止记录轨迹",
+    track_hint: "打开后，本页面开着时记录巡查轨迹；走过的网格计为已覆盖。",
+    track_recording: "正在记录：{n} 个定位点",
+    track_waiting: "{n} 段轨迹待发送",
+    track_failed: "{n} 段轨迹被拒收：{msg}",
+    layer_unit: "单位",
+    layer_season: "年度",
+    layer_priority: "优先巡查区域",
+    layer_coverage: "覆盖情况（盲区）",
+    layer_show: "显示图层",
+    layer_score: "得分",
+    layer_visits: "巡查 {n} 天",
+    layer_need_unit: "请填写单位。",
+    layer_priority_note: "{unit}：{n} 个网格，颜色越深越优先（前 5%、10%、20%）。",
+    layer_coverage_note: "{since} 至 {until}：网格覆盖率 {share}%，盲区网格 {blind} 个，未到场地块 {sites} 处。",
+    layer_simulation: "【模拟数据】",
+    cov_covered: "已覆盖",
+    cov_blind_spot: "盲区（计划内未巡查）",
+    cov_unplanned: "计划外未巡查",
+    cov_site_blind: "未到场地块",
     back: "返回列表",
     inspector: "巡查员",
     observed_at: "发现时间",
@@ -279,6 +301,7 @@ const STRINGS = {
     pending_count: "{n} pending",
 
     review_title: "Review",
+    tips_link: "Tip-offs from the public",
     filters: "Filters",
     filter_verdict: "Verdict",
     filter_review_state: "Review state",
@@ -299,6 +322,27 @@ const STRINGS = {
     record: "Record {id}",
     open_targets: "Open targets",
     legend_target: "Target",
+    track_start: "Record patrol track",
+    track_stop: "Stop recording track",
+    track_hint: "When on, the patrol's track is recorded while this page is open; cells walked count as covered.",
+    track_recording: "Recording: {n} fixes",
+    track_waiting: "{n} track chunk(s) waiting to be sent",
+    track_failed: "{n} track chunk(s) refused: {msg}",
+    layer_unit: "Unit",
+    layer_season: "Season",
+    layer_priority: "Priority areas",
+    layer_coverage: "Coverage (blind spots)",
+    layer_show: "Show layers",
+    layer_score: "score",
+    layer_visits: "patrolled on {n} day(s)",
+    layer_need_unit: "Enter the unit.",
+    layer_priority_note: "{unit}: {n} cells; darker = higher priority (top 5 %, 10 %, 20 %).",
+    layer_coverage_note: "{since} to {until}: {share}% of cells covered, {blind} blind-spot cells, {sites} sites not visited.",
+    layer_simulation: "[SIMULATION]",
+    cov_covered: "covered",
+    cov_blind_spot: "blind spot (planned, not patrolled)",
+    cov_unplanned: "not planned, not patrolled",
+    cov_site_blind: "site not visited",
     back: "Back to list",
     inspector: "Inspector",
     observed_at: "Observed",
@@ -374,6 +418,11 @@ const STRINGS = {
 };
 
 export const LANGS = Object.keys(STRINGS);
+
+// Other pages (the public check page, the tips page) bring their own strings.
+export function addStrings(more) {
+  for (const l of LANGS) Object.assign(STRINGS[l], more[l] || {});
+}
 let lang = localStorage.getItem("plantscout.lang") || "zh";
 if (!STRINGS[lang]) lang = "zh";
 

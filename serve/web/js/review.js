@@ -7,6 +7,7 @@ import { api, photoUrl } from "./api.js";
 import { fmtDateTime, has, t } from "./i18n.js";
 import { METHODS, REVIEW_STATES, VERDICTS, errorText } from "./common.js";
 import { el, renderScore, verdictBadge } from "./verdict.js";
+import { attachLayers, initLayers, rerenderLayers } from "./layers.js";
 
 const $ = (id) => document.getElementById(id);
 const COLOURS = { suspected: "#b00020", review: "#7a4100", clear: "#0a5c2f", unusable: "#4a4a4a" };
@@ -141,6 +142,7 @@ function ensureMap() {
   L.control.scale({ imperial: false }).addTo(state.map);
   state.map.setView([25, 103], 5);
   state.layer = L.featureGroup().addTo(state.map);
+  attachLayers(state.map); // priority and coverage layers (layers.js)
   return state.map;
 }
 
@@ -495,6 +497,7 @@ function closeRecord() {
 
 export function initReview() {
   renderFilters();
+  initLayers();
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     loadRecords();
@@ -506,6 +509,7 @@ export function rerenderReview() {
   renderFilters();
   renderList();
   if (state.map) renderMap(false);
+  rerenderLayers();
   if (state.openId && !$("review-detail").hidden) openRecord(state.openId);
 }
 

@@ -1,9 +1,10 @@
 // The device-side store: IndexedDB holds inspections that are not yet on the server (with
 // their photos, as ArrayBuffers: Safari has lost Blobs in IndexedDB before) and a short list
 // of recently sent ones. A record leaves the queue only after the server has acknowledged it.
+// Version 2 adds "tracks": GPS track chunks waiting to be sent (see track.js).
 
 const DB_NAME = "plantscout";
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const SENT_KEEP = 30;
 
 let dbPromise = null;
@@ -17,6 +18,8 @@ function open() {
         if (!db.objectStoreNames.contains("queue"))
           db.createObjectStore("queue", { keyPath: "id" });
         if (!db.objectStoreNames.contains("sent")) db.createObjectStore("sent", { keyPath: "id" });
+        if (!db.objectStoreNames.contains("tracks"))
+          db.createObjectStore("tracks", { keyPath: "id" });
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
@@ -88,6 +91,25 @@ export async function markSent(id, summary) {
 
 export async function listSent() {
   return (await all("sent")).reverse();
+}
+
+// GPS track chunks: {id, created_at, status: "open" | "waiting" | "failed", points, error}.
+export async function putTrack(chunk) {
+  const db = await open();
+  const tx = db.transaction("tracks", "readwrite");
+  tx.objectStore("tracks").put(chunk);
+  await done(tx);
+}
+
+export function listTracks() {
+  return all("tracks");
+}
+
+export async function deleteTrack(id) {
+  const db = await open();
+  const tx = db.transaction("tracks", "readwrite");
+  tx.objectStore("tracks").delete(id);
+  await done(tx);
 }
 
 // A random UUID v4 that also works outside secure contexts (crypto.randomUUID does not).

@@ -4,21 +4,21 @@ One row / feature / placemark per region. Where a region could be placed on the 
 carries its footprint polygon (counterclockwise, closed ring, lon/lat order as RFC 7946
 requires) and the point to walk to; where the frame's geometry is unreliable it carries the
 camera's own position instead, marked ``location: camera`` with the reason, so nobody walks
-to a guessed spot believing it measured.
+to a guessed spot believing it measured. The encoding (formula-safe CSV cells, XML-safe KML
+text) is ``plantscout.model.exports``, the same the service's exports use.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from plantscout.drone.regions import Region
 from plantscout.drone.scan import FrameResult
+from plantscout.model import exports as encoder
 from plantscout.model.taxonomy import TAXONOMY
 
 CSV_COLUMNS = (
@@ -50,7 +50,6 @@ CSV_COLUMNS = (
     "model",
     "model_sha256",
 )
-KML_NS = "http://www.opengis.net/kml/2.2"
 
 
 def region_rows(results: Iterable[FrameResult]) -> list[dict[str, Any]]:
@@ -108,90 +107,68 @@ def _location(region: Region, result: FrameResult) -> tuple[str, Any, Any, Any]:
 
 
 def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
-    return path
+    return _write(path, encoder.csv_rows(CSV_COLUMNS, rows))
 
 
-def geojson(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    features = []
-    for row in rows:
-        properties = {k: row[k] for k in CSV_COLUMNS}
-        label = TAXONOMY.get(row["species"])
-        properties["species_name"] = label.name.as_dict() if label else None
-        properties["trained"] = row["_trained"]
-        if row["_footprint"] and row["location"] == "ground":
-            geometry: dict[str, Any] | None = {
-                "type": "Polygon",
-                "coordinates": [[list(p) for p in row["_footprint"]]],
-            }
-        elif row["lat"] is not None:
-            geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
-        else:
-            geometry = None
-        features.append(
-            {
-                "type": "Feature",
-                "id": f"{row['frame_sha256'][:16]}-{row['region']}",
-                "geometry": geometry,
-                "properties": properties,
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+def _feature(row: dict[str, Any]) -> dict[str, Any]:
+    properties = {k: row[k] for k in CSV_COLUMNS}
+    label = TAXONOMY.get(row["species"])
+    properties["species_name"] = label.name.as_dict() if label else None
+    properties["trained"] = row["_trained"]
+    return {
+        "id": f"{row['frame_sha256'][:16]}-{row['region']}",
+        "geometry": _footprint(row) or _point(row),
+        "properties": properties,
+    }
+
+
+def _point(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row["lat"] is None or row["lon"] is None:
+        return None
+    return {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
+
+
+def _footprint(row: dict[str, Any]) -> dict[str, Any] | None:
+    if not row["_footprint"] or row["location"] != "ground":
+        return None
+    return {"type": "Polygon", "coordinates": [[list(p) for p in row["_footprint"]]]}
 
 
 def write_geojson(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    path.write_text(json.dumps(geojson(rows), ensure_ascii=False, indent=1), "utf-8")
-    return path
+    return _write(path, encoder.geojson_features(_feature(r) for r in rows))
 
 
-def write_kml(rows: Sequence[dict[str, Any]], path: Path, title: str = "plantscout scan") -> Path:
-    ET.register_namespace("", KML_NS)
-    kml = ET.Element(f"{{{KML_NS}}}kml")
-    document = ET.SubElement(kml, f"{{{KML_NS}}}Document")
-    ET.SubElement(document, f"{{{KML_NS}}}name").text = title
-    for level, colour in (("alert", "ff2828ff"), ("review", "ff00beff")):
-        style = ET.SubElement(document, f"{{{KML_NS}}}Style", id=level)
-        line = ET.SubElement(style, f"{{{KML_NS}}}LineStyle")
-        ET.SubElement(line, f"{{{KML_NS}}}color").text = colour
-        ET.SubElement(line, f"{{{KML_NS}}}width").text = "2"
-        poly = ET.SubElement(style, f"{{{KML_NS}}}PolyStyle")
-        ET.SubElement(poly, f"{{{KML_NS}}}color").text = "40" + colour[2:]
-    for row in rows:
-        if row["lat"] is None:
-            continue  # KML has no "nowhere"; the CSV and GeoJSON still list it
-        mark = ET.SubElement(document, f"{{{KML_NS}}}Placemark")
-        ET.SubElement(
-            mark, f"{{{KML_NS}}}name"
-        ).text = f"{row['species']} {row['level']} {row['peak']:.2f}"
-        ET.SubElement(mark, f"{{{KML_NS}}}styleUrl").text = f"#{row['level']}"
-        ET.SubElement(mark, f"{{{KML_NS}}}description").text = (
+def _placemark(row: dict[str, Any]) -> encoder.Placemark:
+    point, footprint = _point(row), _footprint(row)
+    geometry = (
+        {"type": "GeometryCollection", "geometries": [point, footprint]} if footprint else point
+    )
+    return encoder.Placemark(
+        name=f"{row['species']} {row['level']} {row['peak']:.2f}",
+        style=row["level"],
+        description=(
             f"frame {row['frame']}, region {row['region']}, pixels "
             f"({row['x0']},{row['y0']})-({row['x1']},{row['y1']}), location {row['location']}"
             + (f" ±{row['error_m']} m" if row["error_m"] is not None else "")
             + f", geometry {row['geometry_quality']}"
-        )
-        extended = ET.SubElement(mark, f"{{{KML_NS}}}ExtendedData")
-        for key in CSV_COLUMNS:
-            data = ET.SubElement(extended, f"{{{KML_NS}}}Data", name=key)
-            ET.SubElement(data, f"{{{KML_NS}}}value").text = (
-                "" if row[key] is None else str(row[key])
-            )
-        multi = ET.SubElement(mark, f"{{{KML_NS}}}MultiGeometry")
-        point = ET.SubElement(multi, f"{{{KML_NS}}}Point")
-        ET.SubElement(point, f"{{{KML_NS}}}coordinates").text = f"{row['lon']},{row['lat']},0"
-        if row["_footprint"] and row["location"] == "ground":
-            polygon = ET.SubElement(multi, f"{{{KML_NS}}}Polygon")
-            outer = ET.SubElement(polygon, f"{{{KML_NS}}}outerBoundaryIs")
-            ring = ET.SubElement(outer, f"{{{KML_NS}}}LinearRing")
-            ET.SubElement(ring, f"{{{KML_NS}}}coordinates").text = " ".join(
-                f"{lon},{lat},0" for lon, lat in row["_footprint"]
-            )
-    tree = ET.ElementTree(kml)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+        ),
+        data={key: "" if row[key] is None else row[key] for key in CSV_COLUMNS},
+        geometry=geometry,  # None (no place at all): left off the map, still in CSV/GeoJSON
+    )
+
+
+def write_kml(rows: Sequence[dict[str, Any]], path: Path, title: str = "plantscout scan") -> Path:
+    styles = [
+        encoder.KmlStyle("alert", "ff2828ff", fill_alpha="40", icon=False),
+        encoder.KmlStyle("review", "ff00beff", fill_alpha="40", icon=False),
+    ]
+    marks = (_placemark(r) for r in rows)
+    return _write(path, encoder.kml_document(title, marks, styles=styles, altitude=True))
+
+
+def _write(path: Path, pieces: Iterable[str]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8", errors="replace") as handle:
+        handle.writelines(pieces)
     return path
 
 

@@ -45,6 +45,11 @@ _THERMAL_SIZES = frozenset({(640, 512), (336, 256), (320, 256), (160, 120), (128
 MAX_RELATIVE_ALTITUDE_M = 1500.0  # far above any legal or practical survey flight
 MIN_ABSOLUTE_ALTITUDE_M = -430.0  # the Dead Sea shore, the lowest dry land
 MAX_ABSOLUTE_ALTITUDE_M = 9000.0
+# A camera clock outside these years was never set (or the file lies); such a time also
+# overflows when a zone is applied at the ends of datetime's range (year 1, year 9999).
+EARLIEST_CAPTURE_YEAR = 1900
+LATEST_CAPTURE_YEAR = 2199
+_MAX_XMP_DEPTH = 32  # real XMP structs nest a few levels; hostile ones nest thousands
 
 
 @dataclass
@@ -122,7 +127,12 @@ def read_geotags(data: bytes, *, whole_file: bool = True) -> Geotags:
         tags.warnings.append("file is empty: no metadata")
         return tags
     _read_image_header(data, tags, whole_file)
-    exif = _read_exif(data, tags, details=False)
+    problem = _exif_overrun(data)
+    if problem:
+        tags.warnings.append(f"EXIF is corrupt ({problem}): ignored")
+        exif: dict[str, Any] = {}
+    else:
+        exif = _read_exif(data, tags, details=False)
     if exif:
         _apply_exif(exif, tags)
     try:
@@ -163,6 +173,55 @@ def _read_image_header(data: bytes, tags: Geotags, whole_file: bool) -> None:
             "JPEG has no end-of-image marker: the file is truncated; metadata was read, "
             "but the bottom of the picture may be missing"
         )
+
+
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+
+
+def _exif_overrun(data: bytes) -> str | None:
+    """Why the file's EXIF IFDs cannot be what they claim, or None.
+
+    exifread believes the counts it reads: a 1 KB file whose IFD claims 65,535 entries, or
+    whose tag claims 60,000 values, makes it walk them all past the end of the data (~0.4 s
+    of CPU each, per photo). The standard IFDs (IFD0/1, EXIF, GPS, interoperability) and their
+    values are checked here first, in microseconds, where exifread itself finds the TIFF
+    header and against the bytes it could read. (DJI maker notes are read only in the second,
+    detailed pass, for DJI frames without XMP attitude.)
+    """
+    try:
+        from exifread.core.find_exif import determine_type
+
+        offset, endian, _ = determine_type(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - no EXIF, or an exifread without this helper
+        return None
+    tiff = data[offset:]
+    if len(tiff) < 8:
+        return None
+    order = "little" if endian[:1] == b"I" else "big"  # as exifread: anything else is "MM"
+
+    def number(pos: int, size: int) -> int:
+        return int.from_bytes(tiff[pos : pos + size], order)
+
+    pending, seen = [number(4, 4)], set()
+    while pending and len(seen) < 16:
+        ifd = pending.pop()
+        if ifd in seen or ifd > len(tiff) - 2:
+            continue  # a link past the end is skipped by exifread too: not a reason to refuse
+        seen.add(ifd)
+        count = number(ifd, 2)
+        end = ifd + 2 + 12 * count
+        if end > len(tiff):
+            return f"an IFD claims {count:,} entries; the file holds {len(tiff):,} more bytes"
+        for entry in range(ifd + 2, end, 12):
+            tag, kind, values = number(entry, 2), number(entry + 2, 2), number(entry + 4, 4)
+            size = values * _TIFF_TYPE_SIZES.get(kind, 1)
+            if size > 4 and number(entry + 8, 4) + size > len(tiff):
+                return f"tag 0x{tag:04X} claims {values:,} values past the end of the block"
+            if tag in (0x8769, 0x8825, 0xA005):  # EXIF, GPS, interop links
+                pending.append(number(entry + 8, 4))
+        if number(end, 4):  # the next IFD; 0 ends the chain (sub-IFD links at 0 are walked)
+            pending.append(number(end, 4))
+    return None
 
 
 # -- EXIF ---------------------------------------------------------------------------------
@@ -323,14 +382,23 @@ def _exif_datetime(exif: dict[str, Any], tags: Geotags) -> datetime | None:
         offset = _parse_offset(_tag_str(exif, offset_key))
         if offset is not None:
             moment = moment.replace(tzinfo=offset)
+        if not _plausible_time(moment, key, tags.warnings):
+            continue
         return moment
     return None
 
 
+def _plausible_time(moment: datetime, what: str, warnings: list[str]) -> bool:
+    if EARLIEST_CAPTURE_YEAR <= moment.year <= LATEST_CAPTURE_YEAR:
+        return True
+    warnings.append(f"{what} is {moment.isoformat()}: the camera clock was not set; ignored")
+    return False
+
+
 def _parse_offset(text: str | None) -> timezone | None:
     match = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", (text or "").strip())
-    if not match:
-        return None
+    if not match or int(match.group(2)) > 14 or int(match.group(3)) > 59:
+        return None  # real offsets run from -12:00 to +14:00
     sign = -1 if match.group(1) == "-" else 1
     return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
@@ -359,6 +427,18 @@ def read_xmp_packet(data: bytes) -> bytes | None:
 
 
 def _jpeg_xmp(data: bytes) -> bytes | None:
+    packet = _jpeg_app1(data, _XMP_APP1_HEADER)
+    if packet is None:
+        return None
+    start = packet.find(_XMP_START)
+    end = packet.rfind(_XMP_END)
+    if start >= 0 and end > start:
+        return packet[start : end + len(_XMP_END)]
+    return packet
+
+
+def _jpeg_app1(data: bytes, prefix: bytes) -> bytes | None:
+    """The body (after ``prefix``) of the first APP1 segment that starts with ``prefix``."""
     pos = 2
     n = len(data)
     while pos + 4 <= n:
@@ -377,19 +457,16 @@ def _jpeg_xmp(data: bytes) -> bytes | None:
         if length < 2:
             return None
         body = data[pos + 4 : pos + 2 + length]
-        if marker == 0xE1 and body.startswith(_XMP_APP1_HEADER):
-            packet = body[len(_XMP_APP1_HEADER) :]
-            start = packet.find(_XMP_START)
-            end = packet.rfind(_XMP_END)
-            if start >= 0 and end > start:
-                return packet[start : end + len(_XMP_END)]
-            return packet
+        if marker == 0xE1 and body.startswith(prefix):
+            return body[len(prefix) :]
         pos += 2 + length
     return None
 
 
 _DUP_XMLNS = re.compile(rb'\s(xmlns:[\w.-]+)="([^"]*)"')
-_ATTRIBUTE = re.compile(r'([\w.-]+):([\w.-]+)\s*=\s*"([^"]*)"')
+# The look-behind starts a match only where a name starts: without it, a long run of name
+# characters is rescanned from every position in it (40 KB took 32 s; 4 MB, days).
+_ATTRIBUTE = re.compile(r'(?<![\w.-])([\w.-]+):([\w.-]+)\s*=\s*"([^"]*)"')
 _XMLNS = re.compile(r'xmlns:([\w.-]+)\s*=\s*"([^"]*)"')
 
 
@@ -445,7 +522,9 @@ def _dedupe_xmlns(packet: bytes) -> bytes:
 
 
 def _regex_properties(packet: bytes) -> dict[tuple[str, str], str]:
-    text = packet.decode("utf-8", "replace")
+    # NUL cannot occur in XML, so a parser never returns it; here it could reach a stored
+    # record (PostgreSQL text and JSONB refuse U+0000).
+    text = packet.decode("utf-8", "replace").replace("\x00", "")
     namespaces = {m.group(1): m.group(2) for m in _XMLNS.finditer(text)}
     properties: dict[tuple[str, str], str] = {}
     for prefix, name, value in _ATTRIBUTE.findall(text):
@@ -462,7 +541,9 @@ def _split(tag: str) -> tuple[str, str]:
     return "", tag
 
 
-def _collect(element: Any, parent: str, out: dict[tuple[str, str], str]) -> None:
+def _collect(element: Any, parent: str, out: dict[tuple[str, str], str], depth: int = 0) -> None:
+    if depth > _MAX_XMP_DEPTH:
+        return
     for key, value in element.attrib.items():
         ns, local = _split(key)
         if ns in (_RDF_NS, "http://www.w3.org/XML/1998/namespace"):
@@ -476,7 +557,7 @@ def _collect(element: Any, parent: str, out: dict[tuple[str, str], str]) -> None
                 if items and parent:
                     out.setdefault((_parent_ns(element), parent.rstrip("/")), items[0].strip())
             elif local == "Description":
-                _collect(child, parent, out)
+                _collect(child, parent, out, depth + 1)
             continue
         name = parent + local
         if len(child) == 0 and not child.attrib:
@@ -485,7 +566,7 @@ def _collect(element: Any, parent: str, out: dict[tuple[str, str], str]) -> None
             continue
         # A struct (rdf:parseType="Resource", nested Description, or attributes) or an
         # array (handled one level down, where the rdf:Seq is seen with its parent's name).
-        _collect(child, name + "/", out)
+        _collect(child, name + "/", out, depth + 1)
 
 
 def _parent_ns(element: Any) -> str:
@@ -604,14 +685,14 @@ def _apply_xmp(properties: dict[tuple[str, str], str], tags: Geotags) -> None:
         created = properties.get((_XMP_NS, "CreateDate")) or properties.get(
             (_XMP_NS, "DateCreated")
         )
-        moment = _xmp_datetime(created)
+        moment = _xmp_datetime(created, tags.warnings)
         if moment is not None:
             tags.captured_at = moment
             tags.sources["captured_at"] = "xmp"
     elif tags.captured_at.tzinfo is None:
         # EXIF wall time without an offset; an XMP date with the same wall time and an offset
         # (DJI M300 writes one) tells us the zone.
-        moment = _xmp_datetime(properties.get((_XMP_NS, "CreateDate")))
+        moment = _xmp_datetime(properties.get((_XMP_NS, "CreateDate")), tags.warnings)
         if (
             moment is not None
             and moment.tzinfo is not None
@@ -672,7 +753,7 @@ def _xmp_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _xmp_datetime(text: str | None) -> datetime | None:
+def _xmp_datetime(text: str | None, warnings: list[str]) -> datetime | None:
     if not text:
         return None
     text = text.strip().replace(" ", "T", 1)
@@ -684,7 +765,7 @@ def _xmp_datetime(text: str | None) -> datetime | None:
         return None
     if len(text) <= 10:  # a bare date says nothing about the time of capture
         return None
-    return moment
+    return moment if _plausible_time(moment, "XMP CreateDate", warnings) else None
 
 
 # -- plausibility -------------------------------------------------------------------------

@@ -10,6 +10,13 @@ The bundle is asked for when each job starts (``bundle`` may be a function), so 
 swaps its model hands the new one to the next job, while every frame of one job is scored by
 one bundle. :meth:`ScanJobs.stop` parks a running job after its current frame (queued again,
 frames done kept), so a server shutting down loses no work and rescans nothing.
+
+Every change to a job's state (frames added, started, cancelled) is a read-modify-write of
+``job.json`` under the job's lock (``job.lock``, an exclusive ``flock``), which holds between
+threads and between processes sharing the folder: two uploads to one held job never number
+their frames alike nor overwrite each other's count. Frames are first streamed into
+``staging/`` without the lock, so a slow upload does not hold up the others; only the renames
+into ``input/`` and the count happen under it.
 """
 
 from __future__ import annotations
@@ -19,10 +26,12 @@ import os
 import queue
 import re
 import shutil
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +39,11 @@ from typing import Any, BinaryIO
 
 from plantscout.drone.runner import collect_frames, scan_flight
 from plantscout.drone.scan import FrameResult, ScanOptions
+
+try:  # POSIX: a lock on a file holds across processes that share the jobs folder
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process per jobs folder
+    fcntl = None  # type: ignore[assignment]
 
 OUTPUTS = ("detections.csv", "detections.geojson", "detections.kml", "summary.json", "summary.txt")
 STATES = ("open", "queued", "running", "done", "failed", "cancelled")  # open: taking frames
@@ -101,6 +115,8 @@ class ScanJobs:
         self.threads = threads
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
+        self._thread_locks: dict[str, threading.Lock] = {}
+        self._thread_locks_guard = threading.Lock()
         self._cancel: set[str] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -121,6 +137,7 @@ class ScanJobs:
         owner: dict[str, Any] | None = None,
         max_bytes_per_file: int | None = None,
         hold: bool = False,
+        check: Callable[[list[tuple[Path, str]]], None] | None = None,
     ) -> JobStatus:
         """Store the frames (streamed to disk) and queue the job.
 
@@ -137,11 +154,13 @@ class ScanJobs:
             owner=dict(owner or {}),
         )
         try:
-            status.frames_total = self._store_all(job_id, files, 0, max_bytes_per_file)
+            self._write(status)
+            status = self.add_frames(
+                job_id, files, max_bytes_per_file=max_bytes_per_file, check=check
+            )
         except Exception:
             shutil.rmtree(self.root / job_id, ignore_errors=True)
             raise
-        self._write(status)
         if not hold:
             return self.start_job(job_id)
         return status
@@ -152,45 +171,76 @@ class ScanJobs:
         files: Iterable[tuple[str, BinaryIO | bytes]],
         *,
         max_bytes_per_file: int | None = None,
+        check: Callable[[list[tuple[Path, str]]], None] | None = None,
     ) -> JobStatus:
-        status = self.status(job_id)
-        if status.state != "open":
-            raise JobStateError(f"job {job_id} is {status.state}: frames can no longer be added")
-        status.frames_total += self._store_all(
-            job_id, files, status.frames_total, max_bytes_per_file
-        )
-        self._write(status)
+        """Add frames to an open job. ``check([(path, name), …])`` may refuse the staged
+        frames (raise) before they join the job; a refused upload leaves the job as it was."""
+        if self.status(job_id).state != "open":  # fail fast, before reading the upload
+            raise JobStateError(
+                f"job {job_id} is {self.status(job_id).state}: frames can no longer be added"
+            )
+        with self._staged(job_id, files, max_bytes_per_file) as staged:
+            if check is not None:
+                check(staged)
+            with self._locked(job_id):
+                status = self.status(job_id)
+                if status.state != "open":
+                    raise JobStateError(
+                        f"job {job_id} is {status.state}: frames can no longer be added"
+                    )
+                inputs = self._folder(job_id) / "input"
+                for index, (path, name) in enumerate(staged, start=status.frames_total):
+                    os.replace(path, inputs / f"{index:05d}-{name}")
+                status.frames_total += len(staged)
+                self._write(status)
         return status
 
     def start_job(self, job_id: str) -> JobStatus:
-        status = self.status(job_id)
-        if status.state != "open":
-            return status  # starting twice is harmless
-        if status.frames_total == 0:
-            raise JobStateError("a scan job needs at least one frame")
-        status.state = "queued"
-        self._write(status)
+        with self._locked(job_id):
+            status = self.status(job_id)
+            if status.state != "open":
+                return status  # starting twice is harmless
+            if status.frames_total == 0:
+                raise JobStateError("a scan job needs at least one frame")
+            status.state = "queued"
+            self._write(status)
         self._queue.put(job_id)
         return status
 
-    def _store_all(
-        self,
-        job_id: str,
-        files: Iterable[tuple[str, BinaryIO | bytes]],
-        first: int,
-        limit: int | None,
-    ) -> int:
-        inputs = self._folder(job_id) / "input"
-        count = 0
-        for index, (name, content) in enumerate(files, start=first):
-            target = inputs / f"{index:05d}-{_safe(name)}"
+    @contextmanager
+    def _staged(
+        self, job_id: str, files: Iterable[tuple[str, BinaryIO | bytes]], limit: int | None
+    ) -> Iterator[list[tuple[Path, str]]]:
+        """Stream every file into ``staging/`` (no lock held); remove what is left after."""
+        staging = self._folder(job_id) / "staging"
+        staging.mkdir(exist_ok=True)
+        staged: list[tuple[Path, str]] = []
+        try:
+            for name, content in files:
+                safe = _safe(name)
+                fd, tmp = tempfile.mkstemp(dir=staging, prefix="frame-")
+                os.close(fd)
+                staged.append((Path(tmp), safe))
+                _store(content, Path(tmp), limit, safe)
+            yield staged
+        finally:
+            for path, _ in staged:
+                path.unlink(missing_ok=True)  # gone already once renamed into input/
+
+    @contextmanager
+    def _locked(self, job_id: str) -> Iterator[None]:
+        """The job's exclusive lock: between threads and (POSIX) between processes."""
+        path = self._folder(job_id) / "job.lock"
+        with self._thread_locks_guard:
+            local = self._thread_locks.setdefault(job_id, threading.Lock())
+        with local, open(path, "a+b") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
-                _store(content, target, limit)
-            except Exception:
-                target.unlink(missing_ok=True)
-                raise
-            count += 1
-        return count
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     # -- reading -----------------------------------------------------------------------
     def status(self, job_id: str) -> JobStatus:
@@ -242,14 +292,15 @@ class ScanJobs:
 
     # -- control -------------------------------------------------------------------------
     def cancel(self, job_id: str) -> JobStatus:
-        status = self.status(job_id)
-        if not status.finished:
-            with self._lock:
-                self._cancel.add(job_id)
-            if status.state in ("open", "queued"):
-                status.state = "cancelled"
-                status.finished_at = _now()
-                self._write(status)
+        with self._locked(job_id):
+            status = self.status(job_id)
+            if not status.finished:
+                with self._lock:
+                    self._cancel.add(job_id)
+                if status.state in ("open", "queued"):
+                    status.state = "cancelled"
+                    status.finished_at = _now()
+                    self._write(status)
         return self.status(job_id)
 
     def start(self) -> None:
@@ -294,23 +345,25 @@ class ScanJobs:
             except Exception as exc:  # noqa: BLE001 - one bad job must not stop the queue
                 try:
                     status = self.status(job_id)
-                    status.state, status.error, status.finished_at = "failed", str(exc), _now()
+                    error = _without_paths(f"{exc.__class__.__name__}: {exc}", self.root)
+                    status.state, status.error, status.finished_at = "failed", error, _now()
                     self._write(status)
                 except JobNotFound:
                     pass
 
     def _run(self, job_id: str) -> None:
-        status = self.status(job_id)
-        if status.finished:
-            return
-        with self._lock:
-            if job_id in self._cancel:
+        with self._locked(job_id):
+            status = self.status(job_id)
+            if status.finished:
                 return
+            with self._lock:
+                if job_id in self._cancel:
+                    return
+            status.state, status.started_at = "running", _now()
+            status.frames_done = status.frames_resumed = 0
+            self._write(status)
         folder = self._folder(job_id)
         frames = collect_frames([folder / "input"])
-        status.state, status.started_at = "running", _now()
-        status.frames_done = status.frames_resumed = 0
-        self._write(status)
         started = time.monotonic()
 
         def progress(done: int, total: int, result: FrameResult, resumed: bool) -> None:
@@ -339,6 +392,7 @@ class ScanJobs:
             threads=self.threads,
             progress=progress,
             cancelled=stop_now,
+            names_from=folder / "input",  # frames by name: no server path in any output
         )
         if self._stopping.is_set() and not cancelled():
             status.state, status.eta_s = "queued", None  # parked: the next start resumes it
@@ -364,11 +418,23 @@ class ScanJobs:
         return self._folder(job_id) / "job.json"
 
     def _write(self, status: JobStatus) -> None:
-        path = self.root / status.id / "job.json"
-        tmp = path.with_suffix(".json.tmp")
-        with self._lock:
-            tmp.write_text(json.dumps(status.as_dict(), ensure_ascii=False, indent=1), "utf-8")
-            os.replace(tmp, path)
+        """Atomically: a reader sees the old or the new status, never half of one."""
+        folder = self.root / status.id
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".job-", suffix=".json.tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(status.as_dict(), ensure_ascii=False, indent=1))
+            os.replace(tmp, folder / "job.json")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _without_paths(message: str, root: Path) -> str:
+    """A message for the job's owner: paths under the jobs folder become file names."""
+    for base in {str(root), str(root.resolve())}:
+        message = re.sub(re.escape(base) + r"[^\s'\"]*", lambda m: Path(m.group()).name, message)
+    return message
 
 
 def _safe(name: str) -> str:
@@ -376,16 +442,16 @@ def _safe(name: str) -> str:
     return _SAFE_NAME.sub("_", base)[-100:] or "frame"
 
 
-def _store(content: BinaryIO | bytes, target: Path, limit: int | None) -> None:
+def _store(content: BinaryIO | bytes, target: Path, limit: int | None, name: str) -> None:
     written = 0
     with open(target, "wb") as handle:
         if isinstance(content, bytes | bytearray):
             if limit is not None and len(content) > limit:
-                raise ValueError(f"{target.name} is larger than {limit:,} bytes")
+                raise ValueError(f"{name} is larger than {limit:,} bytes")
             handle.write(content)
             return
         while chunk := content.read(1 << 20):
             written += len(chunk)
             if limit is not None and written > limit:
-                raise ValueError(f"{target.name[6:]} is larger than {limit:,} bytes")
+                raise ValueError(f"{name} is larger than {limit:,} bytes")
             handle.write(chunk)

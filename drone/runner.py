@@ -51,9 +51,30 @@ def collect_frames(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a scan writes. One output folder per flight."""
+    """Where a scan writes (one output folder per flight), and how frames are named in it.
+
+    ``names_from``: name frames by their path relative to this folder (a server names them
+    by their file name, never by the path where it keeps them); None: as given.
+    """
 
     out: Path
+    names_from: Path | None = None
+
+    def label(self, path: Path) -> str:
+        if self.names_from is not None:
+            try:
+                return str(path.resolve().relative_to(self.names_from.resolve()))
+            except ValueError:
+                return path.name
+        return str(path)
+
+    def plain(self, message: str, path: Path) -> str:
+        """An error message with the frame's path replaced by its label."""
+        if self.names_from is None:
+            return message
+        for spelled in {str(path), str(path.resolve())}:
+            message = message.replace(spelled, self.label(path))
+        return message
 
     @property
     def frames(self) -> Path:
@@ -86,12 +107,12 @@ class Outcome:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(bundle: str | None, threads: int, options: ScanOptions, out: str) -> None:
+def _init_worker(bundle: str | None, threads: int, options: ScanOptions, layout: Layout) -> None:
     from plantscout.model.scorer import Scorer
 
     _WORKER["scorer"] = Scorer(bundle, intra_op_threads=threads, batch_size=options.batch_size)
     _WORKER["options"] = options
-    _WORKER["layout"] = Layout(Path(out))
+    _WORKER["layout"] = layout
 
 
 def _work(path: str) -> tuple[dict[str, Any], bool]:
@@ -107,14 +128,15 @@ def process_frame(
     """Scan one frame unless a matching result is stored; store it and its overlay."""
     from plantscout.drone.overlay import write_overlay
 
+    label = layout.label(path)
     try:
         sha = file_sha256(path)
     except OSError as exc:
         return FrameResult(
-            file=str(path),
+            file=label,
             sha256="",
             verdict="error",
-            error={"code": "unreadable", "message": str(exc)},
+            error={"code": "unreadable", "message": layout.plain(str(exc), path)},
         ), False
     stored = load_result(layout.result_path(sha))
     if (
@@ -123,22 +145,28 @@ def process_frame(
         and stored.model.get("sha256") == scorer.identity["sha256"]
         and stored.verdict != "error"
     ):
-        stored.file = str(path)
+        stored.file = label
         return stored, True
     try:
         if path.suffix.lower() in GEOTIFF_SUFFIXES and _is_geotiff(path):
             from plantscout.drone.ortho import scan_orthomosaic
 
             result = scan_orthomosaic(path, scorer, options, sha256=sha)
+            result.file = label
         else:
-            result = scan_frame(path, scorer, options, name=str(path), sha256=sha)
+            result = scan_frame(path, scorer, options, name=label, sha256=sha)
     except Exception as exc:  # noqa: BLE001 - one bad frame must not stop a flight
         result = FrameResult(
-            file=str(path),
+            file=label,
             sha256=sha,
             verdict="error",
-            error={"code": "scan_failed", "message": f"{exc.__class__.__name__}: {exc}"},
+            error={
+                "code": "scan_failed",
+                "message": layout.plain(f"{exc.__class__.__name__}: {exc}", path),
+            },
         )
+    if result.error and "message" in result.error:
+        result.error = {**result.error, "message": layout.plain(result.error["message"], path)}
     if result.sha256:
         write_overlay(result, layout.overlay_path(result.file, result.sha256))
         if result.verdict != "error":
@@ -170,13 +198,16 @@ def scan_flight(
     threads: int | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    names_from: Path | None = None,
 ) -> tuple[list[FrameResult], dict[str, Path]]:
     """Scan ``frames`` into ``out``; returns results (input order) and the output paths.
 
     ``workers`` > 1 runs that many processes, each with its own ONNX session of ``threads``
     intra-op threads (default: cores / workers), so a 2-core laptop runs 2 × 1.
+    ``names_from``: name frames (in results, outputs and error messages) by their path
+    relative to this folder instead of as given.
     """
-    layout = Layout(Path(out))
+    layout = Layout(Path(out), names_from)
     layout.make()
     started = time.perf_counter()
     cores = os.cpu_count() or 1
@@ -208,7 +239,7 @@ def scan_flight(
         with context.Pool(
             workers,
             initializer=_init_worker,
-            initargs=(bundle_arg, threads, options, os.fspath(layout.out)),
+            initargs=(bundle_arg, threads, options, layout),
             maxtasksperchild=200,
         ) as pool:
             for data, was_resumed in pool.imap_unordered(_work, [str(p) for p in frames]):
@@ -218,7 +249,8 @@ def scan_flight(
                 if cancelled and cancelled():
                     pool.terminate()
                     break
-    results = [by_path[str(p)] for p in frames if str(p) in by_path]
+    labels = [layout.label(p) for p in frames]
+    results = [by_path[label] for label in labels if label in by_path]
     paths = write_all(results, layout.out, skipped=resumed, seconds=time.perf_counter() - started)
     return results, paths
 

@@ -31,7 +31,9 @@ from plantscout.drone.regions import (
     find_regions,
 )
 from plantscout.drone.tiling import TileBox, TilePlan, plan_tiles
+from plantscout.model.bundle import Card
 from plantscout.model.errors import ImageError
+from plantscout.model.intake import IntakeLimits
 from plantscout.model.preprocess import Preprocessing, resize_and_crop
 from plantscout.model.score import Level, Score
 from plantscout.model.scorer import Scorer
@@ -154,10 +156,14 @@ def model_gsd(scorer: Scorer, options: ScanOptions) -> float | None:
     Training writes ``tiles.gsd_m`` (the resolution drone tiles were cut at); ``drone.gsd_m``
     is accepted too. A card listing several tile resolutions gives the finest.
     """
+    return _card_gsd(scorer.card, options)
+
+
+def _card_gsd(card: Card, options: ScanOptions) -> float | None:
     if options.model_gsd_m:
         return options.model_gsd_m
     for key in ("tiles", "drone"):
-        section = scorer.card.extra.get(key)
+        section = card.extra.get(key)
         value = section.get("gsd_m") if isinstance(section, dict) else None
         if isinstance(value, list):
             value = min((v for v in value if isinstance(v, int | float) and v > 0), default=None)
@@ -222,17 +228,7 @@ def _scan_into(
     geo = _geometry(tags, reader, options)
     result.geo = geo
     result.geometry = geo.as_dict()
-    spec = scorer.card.preprocessing
-    plan = plan_tiles(
-        reader.width,
-        reader.height,
-        spec.input_size,
-        frame_gsd_m=options.gsd_m or geo.gsd_m,
-        model_gsd_m=model_gsd(scorer, options),
-        fallback_tile_px=options.tile_px,
-        overlap=options.overlap,
-        max_tiles=options.max_tiles,
-    )
+    plan = _plan(reader, geo, scorer.card, options, options.max_tiles)
     result.plan = plan.as_dict()
     result.notes.extend(plan.notes)
     if too_coarse(plan, options, result):
@@ -245,6 +241,52 @@ def _scan_into(
     finalize(result, heatmaps, plan, scored, lambda region: place_region(region, geo))
 
 
+def _plan(
+    reader: FrameReader, geo: FrameGeometry, card: Card, options: ScanOptions, max_tiles: int
+) -> TilePlan:
+    return plan_tiles(
+        reader.width,
+        reader.height,
+        card.preprocessing.input_size,
+        frame_gsd_m=options.gsd_m or geo.gsd_m,
+        model_gsd_m=_card_gsd(card, options),
+        fallback_tile_px=options.tile_px,
+        overlap=options.overlap,
+        max_tiles=max_tiles,
+    )
+
+
+def requested_tiles(
+    source: str | os.PathLike[str] | bytes,
+    options: ScanOptions,
+    *,
+    card: Card,
+    limits: IntakeLimits,
+) -> int | None:
+    """How many tiles ``options`` ask for on this frame, before the scanner would enlarge
+    them to stay within ``max_tiles`` — the work a caller is asking for, so a service can
+    refuse settings that cost too much (tiny tiles at 0.8 overlap: ≈ 30 CPU-s per frame)
+    before queueing them. Reads the header and metadata only. None: the frame would not be
+    tiled at all (thermal, or far coarser than the model's resolution)."""
+    head, whole = _read_head(source)
+    tags = read_geotags(head, whole_file=whole)
+    if options.skip_thermal and tags.is_thermal:
+        return None
+    reader = FrameReader(source, limits=limits)
+    plan = _plan(reader, _geometry(tags, reader, options), card, options, max_tiles=2**62)
+    if _coarseness(plan, options) is not None:
+        return None
+    return plan.count
+
+
+def _coarseness(plan: TilePlan, options: ScanOptions) -> float | None:
+    """How many times coarser than the model's resolution, when past the limit; else None."""
+    if plan.basis != "gsd" or plan.frame_gsd_m is None or plan.model_gsd_m is None:
+        return None
+    factor = plan.frame_gsd_m / plan.model_gsd_m
+    return factor if factor > options.max_upsample else None
+
+
 def too_coarse(plan: TilePlan, options: ScanOptions, result: FrameResult) -> bool:
     """A frame far coarser than the model's resolution is refused, not guessed at.
 
@@ -252,11 +294,10 @@ def too_coarse(plan: TilePlan, options: ScanOptions, result: FrameResult) -> boo
     seen that and its answer would mean nothing. The frame becomes ``unusable`` and the note
     says how low to fly (or pass ``--tile-px`` without a GSD to force a scan).
     """
-    if plan.basis != "gsd" or plan.frame_gsd_m is None or plan.model_gsd_m is None:
+    factor = _coarseness(plan, options)
+    if factor is None:
         return False
-    factor = plan.frame_gsd_m / plan.model_gsd_m
-    if factor <= options.max_upsample:
-        return False
+    assert plan.frame_gsd_m is not None and plan.model_gsd_m is not None
     result.verdict = "unusable"
     result.notes.append(
         f"frame resolution {plan.frame_gsd_m * 100:.1f} cm/px is {factor:.1f}× coarser than the "

@@ -122,7 +122,7 @@ def decode_bytes(
 
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # EOFError: pillow-heif
         raise TruncatedImage(f"image data is truncated or corrupt: {exc}") from exc
     except Image.DecompressionBombError as exc:  # pragma: no cover - caught by max_pixels first
         raise ImageTooLarge(str(exc)) from exc

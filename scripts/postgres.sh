@@ -14,7 +14,7 @@ case "${1:-start}" in
   start)
     if [ -z "$bin" ]; then
       if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        bash "$(dirname "$0")/apt-install.sh" postgresql  # waits for the dpkg lock
         bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
       else
         echo "PostgreSQL server binaries not found; install the 'postgresql' package" >&2

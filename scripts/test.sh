@@ -9,7 +9,7 @@ if [ ! -f ../shared/datasets/plants-v1/manifest.csv ]; then
 fi
 bash scripts/setup.sh serve,train,geo,dev
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  bash scripts/apt-install.sh chromium fonts-wqy-microhei  # waits for the dpkg lock
 fi
 eval "$(bash scripts/postgres.sh start)"
 export PLANTSCOUT_REQUIRE_POSTGRES=1 PLANTSCOUT_REQUIRE_BROWSER=1

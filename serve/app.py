@@ -20,16 +20,18 @@ from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import select
 
 from plantscout import __version__
 
+from . import openapi
 from .db import Database
+from .deps import no_repeated_fields
 from .errors import install_error_handlers
 from .metrics import Metrics
-from .middleware import RequestMiddleware
+from .middleware import DoorLimits, RequestMiddleware
 from .migrate import current_revision, head_revision, upgrade
 from .models import InspectionPhoto, TipPhoto
 from .photos import PhotoStore, SweepResult
@@ -185,11 +187,13 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(no_repeated_fields)],
     )
     app.state.settings = settings
     app.state.metrics = metrics
     install_tip_metrics(metrics, lambda: getattr(app.state, "services", None))
     install_error_handlers(app)
+    openapi.install(app)
     for name in ROUTERS:
         app.include_router(importlib.import_module(f"{__package__}.routers.{name}").router)
     for router in extra_routers:
@@ -210,7 +214,14 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(
-        RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_request_bytes
+        RequestMiddleware,
+        metrics=metrics,
+        limits=DoorLimits(
+            max_body_bytes=settings.max_request_bytes,
+            max_inflight_bytes=settings.max_inflight_upload_bytes,
+            body_idle_s=settings.request_body_idle_s,
+            body_timeout_s=settings.request_body_timeout_s,
+        ),
     )
     _mount_web(app)
     return app

@@ -5,11 +5,16 @@ writer), ``synchronous=FULL`` (a commit survives power loss), foreign keys on, a
 timeout. Write transactions start with ``BEGIN IMMEDIATE``: a deferred transaction that later
 upgrades to a write lock fails at once with "database is locked" instead of waiting, which is
 exactly what many concurrent field uploads would hit. Reads stay deferred so they run beside
-the writer.
+the writer. Within one process, SQLite writers also queue on a lock of their own: SQLite's
+busy handler polls with growing sleeps, so under 50 concurrent uploads on a loaded disk an
+unlucky writer could sleep past the whole busy timeout while others kept winning ("database
+is locked", a 500); a lock hands the database to waiting writers in turn. Other processes
+(CLI jobs) still meet the busy timeout.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +26,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _IMMEDIATE = "plantscout_sqlite_immediate"
+_SQLITE_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_write_lock(url: str) -> threading.RLock:
+    """One lock per database file in this process, whichever engine opened it."""
+    database = make_url(url).database or ":memory:"
+    key = database if database == ":memory:" else str(Path(database).resolve())
+    with _LOCKS_GUARD:
+        return _SQLITE_WRITE_LOCKS.setdefault(key, threading.RLock())
 
 
 def is_sqlite(url: str) -> bool:
@@ -74,6 +89,7 @@ class Database:
     engine: Engine
     reader: sessionmaker[Session]
     writer: sessionmaker[Session]
+    write_lock: threading.RLock | None = None  # SQLite only: writers queue in this process
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10, max_overflow: int = 30) -> Database:
@@ -83,6 +99,7 @@ class Database:
             engine=engine,
             reader=sessionmaker(bind=engine, expire_on_commit=False),
             writer=sessionmaker(bind=write_engine, expire_on_commit=False),
+            write_lock=_sqlite_write_lock(url) if is_sqlite(url) else None,
         )
 
     @property
@@ -99,7 +116,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends normally, else rolled back."""
-        with self.writer() as session, session.begin():
+        if self.write_lock is None:
+            with self.writer() as session, session.begin():
+                yield session
+            return
+        with self.write_lock, self.writer() as session, session.begin():
             yield session
 
     def ping(self) -> None:

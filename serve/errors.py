@@ -119,12 +119,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            408: "request_timeout",
+            413: "payload_too_large",
+            503: "busy",
+        }
         code = codes.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return JSONResponse(
-            error_body(code, message), exc.status_code, headers=getattr(exc, "headers", None)
-        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            from .openapi import allowed_methods
+
+            allowed = allowed_methods(_request.app, _request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+                message = f"{_request.method} is not allowed here; use {', '.join(allowed)}"
+        return JSONResponse(error_body(code, message), exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

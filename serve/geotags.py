@@ -15,6 +15,8 @@ from typing import Any
 
 from plantscout.drone.geotags import read_geotags
 
+from .bounds import RANGE_TEXT, storable_instant
+
 
 @dataclass(frozen=True)
 class PhotoGeotags:
@@ -40,6 +42,16 @@ def read_photo_geotags(data: bytes, camera_zone: tzinfo) -> PhotoGeotags:
         lat = lon = None
     captured = _aware(raw.get("captured_at"), camera_zone)
     raw = {**raw, "captured_at": captured.isoformat() if captured else None}
+    if captured is not None and not storable_instant(captured):
+        # A camera clock at year 1 or 9999: kept as evidence in the file, never stored as a
+        # time (its UTC value may not even exist), and said so beside the photo.
+        raw["captured_at"] = None
+        raw["captured_at_rejected"] = captured.isoformat()
+        raw["warnings"] = [
+            *raw.get("warnings", []),
+            f"capture time {captured.isoformat()} is outside {RANGE_TEXT}: ignored",
+        ]
+        captured = None
     return PhotoGeotags(lat, lon, _finite(raw.get("altitude_m")), captured, _jsonable(raw))
 
 
@@ -63,14 +75,22 @@ def _finite(value: Any) -> float | None:
 
 
 def _jsonable(value: Any) -> Any:
+    """JSON the database can store: finite numbers, text without NUL (PostgreSQL refuses it;
+    camera makers pad EXIF strings with NULs)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {_text(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value)
+    return _text(str(value))
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "")

@@ -72,6 +72,11 @@ def authenticate(session: Session, presented: str) -> Principal | None:
     return Principal(key_id=record.id, name=record.name, role=Role(record.role), unit=record.unit)
 
 
+def all_keys(session: Session) -> list[ApiKey]:
+    """Every key, oldest first (revoked ones too: the list is the record of who had access)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
 def revoke_key(session: Session, key_id: str) -> ApiKey | None:
     record = session.get(ApiKey, key_id)
     if record is not None and record.revoked_at is None:

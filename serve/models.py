@@ -145,6 +145,8 @@ class Inspection(Base):
 
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     observed_at_source: Mapped[str] = mapped_column(String(16))
+    # A client time outside what the service stores (bounds.py), kept as sent and ignored.
+    observed_at_rejected: Mapped[str | None] = mapped_column(String(64))
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -60,20 +60,33 @@ class PhotoStore:
         digest = hashlib.sha256(data).hexdigest()
         if sha256 is not None and sha256 != digest:
             raise ValueError("sha256 does not match the data")
-        final = self.path_for(digest)
+        return self.put_stream([data], digest, len(data))
+
+    def put_stream(self, chunks: Iterable[bytes], sha256: str, size: int) -> str:
+        """Store a file that arrives in pieces (an upload on disk) without holding it whole.
+
+        The pieces are hashed as they are written; a mismatch with ``sha256`` (the file
+        changed under us) removes the temporary file and raises ``ValueError``.
+        """
+        final = self.path_for(sha256)
         with self._lock:
-            if final.is_file() and final.stat().st_size == len(data):
+            if final.is_file() and final.stat().st_size == size:
                 os.utime(final)  # fresh again: a sweep in progress must not take it now
-                return digest
+                return sha256
         # Directories this write creates must themselves be made durable in their parents.
         new_dirs = [d for d in (final.parent.parent, final.parent) if not d.is_dir()]
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=digest[:16] + ".")
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=sha256[:16] + ".")
         try:
+            digest = hashlib.sha256()
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                for chunk in chunks:
+                    digest.update(chunk)
+                    handle.write(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if digest.hexdigest() != sha256:
+                raise ValueError("sha256 does not match the data")
             with self._lock:
                 os.replace(tmp_name, final)
         except BaseException:
@@ -82,7 +95,7 @@ class PhotoStore:
         _fsync_dir(final.parent)
         for directory in new_dirs:
             _fsync_dir(directory.parent)
-        return digest
+        return sha256
 
     def put_many(self, items: Iterable[bytes]) -> list[str]:
         return [self.put(data) for data in items]

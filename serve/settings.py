@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -60,6 +60,24 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(30 * 1024 * 1024, ge=1024)
     max_photo_pixels: int = Field(120_000_000, ge=10_000)
     max_import_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    scan_max_tiles_per_frame: int = Field(
+        2000,
+        ge=1,
+        description="Scan jobs: settings that cut a frame into more tiles are refused (422). "
+        "A 20 MP frame at the model's 1 cm/px and 0.25 overlap is about 730.",
+    )
+    max_inflight_upload_bytes: int = Field(
+        2 * 1024**3,
+        ge=1024 * 1024,
+        description="Request bodies received at once, all requests together; past it: 503 "
+        "with Retry-After. Bounds the temporary disk (and memory) that uploads hold.",
+    )
+    request_body_idle_s: float = Field(
+        30.0, gt=0, description="A body that sends nothing for this long is cut off (408)."
+    )
+    request_body_timeout_s: float = Field(
+        900.0, gt=0, description="A body that takes longer than this in all is cut off (408)."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS: `a,b` or a JSON list."
     )
@@ -137,6 +155,12 @@ class Settings(BaseSettings):
         None, description="A CJK TrueType font for the poster (default: WenQuanYi / Noto CJK)."
     )
 
+    metrics_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Bearer token that may read /metrics (a Prometheus scraper); admin keys "
+        "may too. Unset: admin keys only.",
+    )
     migrate_on_start: bool = True
     graceful_shutdown_s: int = Field(30, ge=0)
     log_level: str = "INFO"
@@ -188,6 +212,16 @@ class Settings(BaseSettings):
     @property
     def resolved_photo_dir(self) -> Path:
         return (self.photo_dir or self.data_dir / "photos").resolve()
+
+    @model_validator(mode="after")
+    def _budget_holds_a_request(self) -> Settings:
+        if self.max_inflight_upload_bytes < self.max_request_bytes:
+            raise ValueError(
+                f"max_inflight_upload_bytes ({self.max_inflight_upload_bytes:,}) must hold at "
+                f"least one whole request ({self.max_request_bytes:,} bytes: max_photos × "
+                "max_photo_bytes + 1 MiB)"
+            )
+        return self
 
     @property
     def resolved_teaching_dir(self) -> Path:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from sqlalchemy.engine import make_url
 
@@ -11,15 +9,16 @@ from ..deps import get_services, require_admin
 from ..keys import Principal
 from ..migrate import current_revision
 from ..schemas.common import ERROR_RESPONSES
+from ..schemas.operations import SettingsView
 from ..state import Services
 
 router = APIRouter(prefix="/v1", tags=["admin"], responses=ERROR_RESPONSES)
 
 
-@router.get("/settings", summary="Settings in effect")
+@router.get("/settings", response_model=SettingsView, summary="Settings in effect")
 def get_settings(
     _principal: Principal = Depends(require_admin), services: Services = Depends(get_services)
-) -> dict[str, Any]:
+) -> SettingsView:
     """Read-only: settings come from the environment / .env and apply on restart."""
     settings = services.settings
     data = settings.model_dump(mode="json")
@@ -27,9 +26,9 @@ def get_settings(
         hide_password=True
     )
     data["photo_dir"] = str(settings.resolved_photo_dir)
-    return {
-        "settings": data,
-        "model": services.scoring.identity if services.scoring else None,
-        "model_error": services.model_error,
-        "schema_revision": current_revision(services.db.engine),
-    }
+    return SettingsView(
+        settings=data,
+        model=services.scoring.identity if services.scoring else None,
+        model_error=services.model_error,
+        schema_revision=current_revision(services.db.engine),
+    )

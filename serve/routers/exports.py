@@ -6,19 +6,19 @@ import os
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from ..deps import get_services, require_inspector, require_reviewer
+from plantscout.model import exports as encoder
+
+from ..deps import get_services, require_reviewer
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES
 from ..services import exports, manifest
 from ..services import targets as target_service
-from ..services.filters import InspectionFilter, inspection_filter
+from ..services.filters import InspectionFilter, TargetFilter, inspection_filter, target_filter
 from ..state import Services
-from ..vocab import TargetStatus
-from .targets import target_query
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"], responses=ERROR_RESPONSES)
 
@@ -40,7 +40,7 @@ def _stamp() -> str:
 
 def _stream(chunks, fmt: str, stem: str) -> StreamingResponse:
     return StreamingResponse(
-        (c.encode("utf-8") for c in chunks),
+        chunks,
         media_type=exports.MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{stem}-{_stamp()}.{fmt}"'},
     )
@@ -58,7 +58,7 @@ def export_inspections(
     services: Services = Depends(get_services),
 ) -> StreamingResponse:
     """Same filters as the list; inspectors get their own unit only."""
-    batches = exports.inspection_batches(services.db.reader, flt)
+    batches = exports.started(exports.inspection_batches(services.db.reader, flt))
     return _stream(exports.encode(fmt, batches, exports.INSPECTIONS), fmt, "inspections")
 
 
@@ -70,15 +70,13 @@ def export_inspections(
 )
 def export_targets(
     fmt: Format,
-    status: list[TargetStatus] = Query(default=[]),
-    unit: list[str] = Query(default=[]),
-    issuer: str | None = Query(None, max_length=100),
-    bbox: str | None = Query(None),
-    principal: Principal = Depends(require_inspector),
+    flt: TargetFilter = Depends(target_filter),
     services: Services = Depends(get_services),
 ) -> StreamingResponse:
-    query = target_query(principal, status, unit, issuer, bbox)
-    batches = exports.target_batches(services.db.reader, query, target_service.linked_counts)
+    """Same filters as the list; inspectors get their unit's targets and unassigned ones."""
+    batches = exports.started(
+        exports.target_batches(services.db.reader, flt, target_service.linked_counts)
+    )
     return _stream(exports.encode(fmt, batches, exports.TARGETS), fmt, "targets")
 
 
@@ -94,8 +92,10 @@ def export_training_manifest(
     services: Services = Depends(get_services),
 ) -> StreamingResponse:
     """The manifest only; paths point into the zip export's ``images/`` folder."""
-    records = manifest.rows(services.db.reader, flt, services.settings.training_licence)
-    return _stream(manifest.write_csv(records), "csv", "training")
+    records = exports.started(
+        manifest.rows(services.db.reader, flt, services.settings.training_licence)
+    )
+    return _stream(encoder.chunks(manifest.write_csv(records)), "csv", "training")
 
 
 @router.get(

@@ -1,22 +1,31 @@
-"""Liveness, readiness and Prometheus metrics: unauthenticated, for orchestrators."""
+"""Liveness and readiness (open, for orchestrators) and Prometheus metrics (token or admin)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
-from ..deps import get_services
+from ..deps import get_services, require_metrics_access
+from ..schemas.common import error_responses
+from ..schemas.operations import Health, Readiness
 from ..state import Services
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", response_model=Health, summary="The process is up")
+def healthz() -> Health:
+    return Health(status="ok")
 
 
-@router.get("/readyz", summary="Database reachable and model loaded")
+@router.get(
+    "/readyz",
+    summary="Database reachable and model loaded",
+    responses={
+        200: {"model": Readiness},
+        503: {"model": Readiness, "description": "Not ready: the checks say which failed."},
+    },
+)
 def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     checks: dict[str, dict[str, object]] = {}
     try:
@@ -36,6 +45,12 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (the metrics token or an admin key)",
+    response_class=Response,
+    dependencies=[Depends(require_metrics_access)],
+    responses={200: {"content": {"text/plain": {}}}, **error_responses(401, 403)},
+)
 def metrics(services: Services = Depends(get_services)) -> Response:
     return Response(services.metrics.render(), media_type=services.metrics.content_type)

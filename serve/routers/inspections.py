@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Header, Path, Query, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..deps import get_services, read_session, require_inspector, require_reviewer
 from ..errors import NotFound
 from ..keys import Principal
 from ..models import Inspection
-from ..schemas.common import ERROR_RESPONSES, Page
+from ..schemas.common import ERROR_RESPONSES, Page, error_responses
 from ..schemas.inspections import Inspection as InspectionOut
 from ..schemas.inspections import (
     InspectionDetail,
@@ -24,7 +23,7 @@ from ..schemas.inspections import (
 from ..services import audit, present
 from ..services import inspections as service
 from ..services import targets as target_service
-from ..services.filters import InspectionFilter, decode_cursor, encode_cursor, inspection_filter
+from ..services.filters import InspectionFilter, decode_cursor, inspection_filter
 from ..state import Services
 
 router = APIRouter(prefix="/v1/inspections", tags=["inspections"], responses=ERROR_RESPONSES)
@@ -64,9 +63,11 @@ def _detail(
     response_model=InspectionDetail,
     summary="File an inspection (photos + metadata)",
     responses={
-        200: {"description": "A retry: this id was already filed; the record is returned."},
-        409: {"description": "The id is already used by a different record."},
-        413: {"description": "A photo or the request is too large."},
+        200: {
+            "model": InspectionDetail,
+            "description": "A retry: this id was already filed; the record is returned.",
+        },
+        **error_responses(409),
     },
 )
 def create_inspection(
@@ -99,17 +100,8 @@ def list_inspections(
     session: Session = Depends(read_session),
 ) -> Page[InspectionOut]:
     """Newest first. Inspectors see their own unit only."""
-    query = flt.apply(select(Inspection))
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(Inspection.seq < after)
-    rows = list(session.scalars(query.order_by(Inspection.seq.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[InspectionOut](
-        items=[present.inspection(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].seq) if more and rows else None,
-    )
+    rows, next_cursor = service.list_page(session, flt, decode_cursor(cursor), limit)
+    return Page[InspectionOut](items=[present.inspection(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{inspection_id}", response_model=InspectionDetail, summary="One inspection")
@@ -159,7 +151,12 @@ def get_photo(
     )
 
 
-@router.patch("/{inspection_id}", response_model=InspectionDetail, summary="Review / eradication")
+@router.patch(
+    "/{inspection_id}",
+    response_model=InspectionDetail,
+    summary="Review / eradication",
+    responses=error_responses(412),
+)
 def patch_inspection(
     inspection_id: InspectionId,
     patch: InspectionPatch,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..deps import get_services, read_session, require_admin
 from ..errors import NotFound
-from ..keys import Principal, mint_key, revoke_key
+from ..keys import Principal, all_keys, mint_key, revoke_key
 from ..models import ApiKey
 from ..schemas.common import ERROR_RESPONSES
 from ..schemas.keys import KeyCreate, KeyCreated, KeyInfo
@@ -54,7 +53,7 @@ def create_key(
 def list_keys(
     _principal: Principal = Depends(require_admin), session: Session = Depends(read_session)
 ) -> list[KeyInfo]:
-    return [_info(k) for k in session.scalars(select(ApiKey).order_by(ApiKey.created_at))]
+    return [_info(k) for k in all_keys(session)]
 
 
 @router.delete("/{key_id}", response_model=KeyInfo, summary="Revoke a key")

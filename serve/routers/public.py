@@ -13,11 +13,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
 from ..deps import get_services
 from ..errors import NotFound, Unprocessable
-from ..models_tips import Tip
+from ..page_files import CONTENT_SECURITY_POLICY, WEB_DIR
 from ..public_gate import guard, public_route
 from ..schemas.tips import (
     PUBLIC_ERRORS,
@@ -29,15 +28,13 @@ from ..schemas.tips import (
     TipForm,
     TipReceipt,
 )
-from ..scoring import read_uploads
-from ..services.tips import codes, teaching
+from ..services.tips import teaching
 from ..services.tips.check import check_result
 from ..services.tips.filing import receive_tip, tip_metrics
 from ..services.tips.poster import POSTERS
-from ..services.tips.present import public_status
-from ..services.tips.state import state_of
+from ..services.tips.present import status_for
 from ..state import Services
-from .web import CONTENT_SECURITY_POLICY, WEB_DIR
+from ..uploads import accept_uploads
 
 _check = APIRouter(route_class=public_route("check"))
 _tip = APIRouter(route_class=public_route("tip"))
@@ -66,7 +63,7 @@ def check(
             details=[{"field": "photos", "message": f"at most {settings.public_max_photos}"}],
         )
     scoring = services.require_scoring()
-    uploads = read_uploads(form.photos, settings.public_max_photo_bytes)
+    uploads = accept_uploads(form.photos, settings.public_max_photo_bytes)
     scored = scoring.score(uploads)
     for photo in scored:
         services.metrics.scores.labels(photo.score.verdict.value, "public_check").inc()
@@ -118,16 +115,7 @@ def send_tip(
 def tip_status(query: StatusQuery, services: Services = Depends(get_services)) -> PublicStatus:
     """POST, so the secret never sits in a URL or a log. An unknown code and a wrong secret get
     the same 404 after the same work, so codes cannot be probed."""
-    code = codes.normalise(query.code)
-    secret = codes.normalise(query.secret)
-    with services.db.read() as session:
-        row = (
-            session.scalar(select(Tip).where(Tip.code == code)) if codes.valid_code(code) else None
-        )
-        stored = row.secret_hash if row is not None else codes.DUMMY_HASH
-        if not codes.verify_secret(secret, stored) or row is None:
-            raise NotFound("no tip with this code and secret")
-        return public_status(row, state_of(session, row))
+    return status_for(services, query.code, query.secret)
 
 
 @_read.get(
@@ -135,6 +123,7 @@ def tip_status(query: StatusQuery, services: Services = Depends(get_services)) -
     response_model=Learn,
     tags=TAGS,
     summary="Teaching texts: species by stage, look-alikes, law, rewards (zh/en)",
+    responses=PUBLIC_ERRORS,
 )
 def learn(services: Services = Depends(get_services)) -> Learn:
     scoring = services.scoring
@@ -147,6 +136,7 @@ def learn(services: Services = Depends(get_services)) -> Learn:
     response_class=FileResponse,
     tags=TAGS,
     summary="A reference photo listed by the learn texts",
+    responses=PUBLIC_ERRORS,
 )
 def teaching_photo(
     name: Annotated[str, Path(max_length=130)], services: Services = Depends(get_services)
@@ -168,7 +158,7 @@ def check_page_url(request: Request, services: Services) -> str:
     "/v1/public/poster.{fmt}",
     tags=TAGS,
     summary="The printable A4 poster with a QR code to the check page",
-    responses={200: {"content": {"image/png": {}, "application/pdf": {}}}},
+    responses={200: {"content": {"image/png": {}, "application/pdf": {}}}, **PUBLIC_ERRORS},
     response_class=Response,
 )
 def poster(

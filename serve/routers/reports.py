@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from plantscout.model import exports as encoder
+
 from ..deps import read_session, require_reviewer
-from ..errors import Unprocessable
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES
 from ..schemas.reports import CoverageReport, UnitCoverage
 from ..services.coverage import coverage
-from ..services.filters import parse_instant
+from ..services.filters import parse_range
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
@@ -36,16 +35,10 @@ def coverage_report(
     session: Session = Depends(read_session),
 ):
     """Targets checked, inspections, suspected, confirmed and plants eradicated per unit."""
-    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
-    if start and stop and start >= stop:
-        raise Unprocessable("since must be before until")
+    start, stop = parse_range(since, until)
     report = coverage(session, start, stop, tuple(unit))
     if format == "json":
         return report
-    buffer = io.StringIO()
-    columns = list(UnitCoverage.model_fields)
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in [*report.units, report.totals]:
-        writer.writerow(row.model_dump())
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")
+    rows = (row.model_dump() for row in [*report.units, report.totals])
+    text = "".join(encoder.csv_rows(list(UnitCoverage.model_fields), rows))
+    return Response(text, media_type=encoder.MEDIA_TYPES["csv"])

@@ -11,19 +11,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
+from fastapi import APIRouter, Depends, Form, Path, UploadFile
 from fastapi.responses import FileResponse
 
-from plantscout.drone.jobs import OUTPUTS, JobNotFound, JobStateError, ScanJobs
+from plantscout.drone.jobs import OUTPUTS, JobNotFound, JobStateError, JobStatus, ScanJobs
 from plantscout.drone.scan import ScanOptions
 
 from ..deps import get_services, require_inspector
 from ..errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from ..keys import Principal
-from ..schemas.common import ERROR_RESPONSES
+from ..schemas.common import ERROR_RESPONSES, error_responses
+from ..schemas.scan_jobs import (
+    FramesForm,
+    Overlay,
+    OverlayList,
+    ScanJob,
+    ScanJobForm,
+    ScanJobList,
+)
+from ..services import scan_jobs as service
 from ..state import Services
 
-router = APIRouter(prefix="/v1/scan-jobs", tags=["scan-jobs"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/scan-jobs",
+    tags=["scan-jobs"],
+    responses={**ERROR_RESPONSES, **error_responses(503)},  # 503: no model loaded
+)
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MEDIA = {
@@ -42,18 +55,7 @@ def scan_jobs(services: Services = Depends(get_services)) -> ScanJobs:
     return services.runtime.scan_jobs
 
 
-def _view(status: Any) -> dict[str, Any]:
-    data = status.as_dict()
-    base = f"/v1/scan-jobs/{status.id}"
-    data["links"] = {
-        "self": base,
-        "outputs": {name: f"{base}/outputs/{name}" for name in OUTPUTS},
-        "overlays": f"{base}/overlays",
-    }
-    return data
-
-
-def _visible(jobs: ScanJobs, job_id: str, principal: Principal) -> Any:
+def _visible(jobs: ScanJobs, job_id: str, principal: Principal) -> JobStatus:
     try:
         status = jobs.status(job_id)
     except JobNotFound:
@@ -67,114 +69,117 @@ def _files(frames: list[UploadFile]) -> list[tuple[str, Any]]:
     return [(f.filename or f"frame{i}.jpg", f.file) for i, f in enumerate(frames)]
 
 
-@router.post("", status_code=202, summary="Start a batch scan of drone frames")
+@router.post(
+    "", status_code=202, response_model=ScanJob, summary="Start a batch scan of drone frames"
+)
 def submit(
-    frames: Annotated[list[UploadFile], File(description="Drone frames (JPEG, PNG, GeoTIFF).")],
-    hold: Annotated[bool, Form(description="Keep the job open for more frames.")] = False,
-    gsd_cm: Annotated[float | None, Form(gt=0)] = None,
-    model_gsd_cm: Annotated[float | None, Form(gt=0)] = None,
-    tile_px: Annotated[int | None, Form(ge=32, le=8192)] = None,
-    overlap: Annotated[float, Form(ge=0, le=0.8)] = 0.25,
-    height_m: Annotated[float | None, Form(gt=0)] = None,
-    ground_elevation_m: Annotated[float | None, Form()] = None,
-    sensor_width_mm: Annotated[float | None, Form(gt=0)] = None,
-    focal_length_mm: Annotated[float | None, Form(gt=0)] = None,
-    assume_nadir: Annotated[bool, Form()] = True,
-    include_thermal: Annotated[bool, Form()] = False,
+    form: Annotated[ScanJobForm, Form(media_type="multipart/form-data")],
     principal: Principal = Depends(require_inspector),
     services: Services = Depends(get_services),
     jobs: ScanJobs = Depends(scan_jobs),
-) -> dict[str, Any]:
-    """Stores the frames and queues the scan (202). Poll ``GET /v1/scan-jobs/{id}``."""
-    options = ScanOptions(
-        model_gsd_m=model_gsd_cm / 100 if model_gsd_cm else None,
-        gsd_m=gsd_cm / 100 if gsd_cm else None,
-        tile_px=tile_px,
-        overlap=overlap,
-        height_m=height_m,
-        ground_elevation_m=ground_elevation_m,
-        sensor_width_mm=sensor_width_mm,
-        focal_length_mm=focal_length_mm,
-        assume_nadir=assume_nadir,
-        skip_thermal=not include_thermal,
-    )
+) -> ScanJob:
+    """Stores the frames and queues the scan (202). Poll ``GET /v1/scan-jobs/{id}``.
+    Settings that would cut a frame into too many tiles are refused (422)."""
+    options = service.scan_options(form)
+    check = service.frame_check(services.settings, services.require_scoring().scorer.card, options)
     try:
         status = jobs.submit(
-            _files(frames),
+            _files(form.frames),
             options,
             owner={"unit": principal.unit, "key": principal.name},
             max_bytes_per_file=services.settings.max_photo_bytes,
-            hold=hold,
+            hold=form.hold,
+            check=check,
         )
     except JobStateError as exc:
         raise Unprocessable(str(exc)) from exc
     except ValueError as exc:
         raise PayloadTooLarge(str(exc)) from exc
-    return _view(status)
+    return service.job_view(status)
 
 
-@router.post("/{job_id}/frames", summary="Add frames to an open (held) job")
+@router.post(
+    "/{job_id}/frames",
+    response_model=ScanJob,
+    summary="Add frames to an open (held) job",
+    responses=error_responses(409),
+)
 def add_frames(
     job_id: JobId,
-    frames: Annotated[list[UploadFile], File()],
+    form: Annotated[FramesForm, Form(media_type="multipart/form-data")],
     principal: Principal = Depends(require_inspector),
     services: Services = Depends(get_services),
     jobs: ScanJobs = Depends(scan_jobs),
-) -> dict[str, Any]:
-    _visible(jobs, job_id, principal)
+) -> ScanJob:
+    status = _visible(jobs, job_id, principal)
+    check = service.frame_check(
+        services.settings, services.require_scoring().scorer.card, ScanOptions(**status.options)
+    )
     try:
         status = jobs.add_frames(
-            job_id, _files(frames), max_bytes_per_file=services.settings.max_photo_bytes
+            job_id,
+            _files(form.frames),
+            max_bytes_per_file=services.settings.max_photo_bytes,
+            check=check,
         )
     except JobStateError as exc:
         raise Conflict(str(exc)) from exc
     except ValueError as exc:
         raise PayloadTooLarge(str(exc)) from exc
-    return _view(status)
+    return service.job_view(status)
 
 
-@router.post("/{job_id}/start", status_code=202, summary="Start a held job")
+@router.post("/{job_id}/start", status_code=202, response_model=ScanJob, summary="Start a held job")
 def start(
     job_id: JobId,
     principal: Principal = Depends(require_inspector),
     jobs: ScanJobs = Depends(scan_jobs),
-) -> dict[str, Any]:
+) -> ScanJob:
     _visible(jobs, job_id, principal)
     try:
-        return _view(jobs.start_job(job_id))
+        return service.job_view(jobs.start_job(job_id))
     except JobStateError as exc:
         raise Unprocessable(str(exc)) from exc
 
 
-@router.get("", summary="Scan jobs (own unit; reviewers see all)")
+@router.get("", response_model=ScanJobList, summary="Scan jobs (own unit; reviewers see all)")
 def list_jobs(
     principal: Principal = Depends(require_inspector),
     jobs: ScanJobs = Depends(scan_jobs),
-) -> dict[str, Any]:
+) -> ScanJobList:
     visible = [s for s in jobs.list() if principal.can_see_unit(s.owner.get("unit"))]
-    return {"items": [_view(s) for s in visible]}
+    return ScanJobList(items=[service.job_view(s) for s in visible])
 
 
-@router.get("/{job_id}", summary="Progress and summary of a scan job")
+@router.get("/{job_id}", response_model=ScanJob, summary="Progress and summary of a scan job")
 def get_job(
     job_id: JobId,
     principal: Principal = Depends(require_inspector),
     jobs: ScanJobs = Depends(scan_jobs),
-) -> dict[str, Any]:
-    return _view(_visible(jobs, job_id, principal))
+) -> ScanJob:
+    return service.job_view(_visible(jobs, job_id, principal))
 
 
-@router.delete("/{job_id}", summary="Cancel a scan job (frames already scanned are kept)")
+@router.delete(
+    "/{job_id}",
+    response_model=ScanJob,
+    summary="Cancel a scan job (frames already scanned are kept)",
+)
 def cancel(
     job_id: JobId,
     principal: Principal = Depends(require_inspector),
     jobs: ScanJobs = Depends(scan_jobs),
-) -> dict[str, Any]:
+) -> ScanJob:
     _visible(jobs, job_id, principal)
-    return _view(jobs.cancel(job_id))
+    return service.job_view(jobs.cancel(job_id))
 
 
-@router.get("/{job_id}/outputs/{name}", summary="An output file of a finished job")
+@router.get(
+    "/{job_id}/outputs/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {media.split(";")[0]: {} for media in MEDIA.values()}}},
+    summary="An output file of a finished job",
+)
 def output(
     job_id: JobId,
     name: str,
@@ -191,18 +196,25 @@ def output(
     return FileResponse(path, media_type=MEDIA[name], filename=name)
 
 
-@router.get("/{job_id}/overlays", summary="Overlay PNGs written so far")
+@router.get("/{job_id}/overlays", response_model=OverlayList, summary="Overlay PNGs written so far")
 def overlays(
     job_id: JobId,
     principal: Principal = Depends(require_inspector),
     jobs: ScanJobs = Depends(scan_jobs),
-) -> dict[str, Any]:
+) -> OverlayList:
     _visible(jobs, job_id, principal)
     names = jobs.overlays(job_id)
-    return {"items": [{"name": n, "url": f"/v1/scan-jobs/{job_id}/overlays/{n}"} for n in names]}
+    return OverlayList(
+        items=[Overlay(name=n, url=f"/v1/scan-jobs/{job_id}/overlays/{n}") for n in names]
+    )
 
 
-@router.get("/{job_id}/overlays/{name}", summary="One overlay PNG")
+@router.get(
+    "/{job_id}/overlays/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/png": {}}}},
+    summary="One overlay PNG",
+)
 def overlay(
     job_id: JobId,
     name: str,

@@ -11,8 +11,8 @@ from ..errors import Unprocessable
 from ..keys import Principal
 from ..schemas.common import ERROR_RESPONSES, ModelIdentity
 from ..schemas.score import PhotoScore, ScoreForm, ScoreResponse
-from ..scoring import read_uploads
 from ..state import Services
+from ..uploads import accept_uploads
 
 router = APIRouter(prefix="/v1", tags=["score"], responses=ERROR_RESPONSES)
 
@@ -31,7 +31,7 @@ def score(
             details=[{"field": "photos", "message": f"at most {limit}"}],
         )
     scoring = services.require_scoring()
-    uploads = read_uploads(form.photos, services.settings.max_photo_bytes)
+    uploads = accept_uploads(form.photos, services.settings.max_photo_bytes)
     scored = scoring.score(uploads)
     for photo in scored:
         services.metrics.scores.labels(photo.score.verdict.value, "score").inc()

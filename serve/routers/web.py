@@ -14,23 +14,21 @@ The page is plain HTML, CSS and ES modules with no build step; Leaflet is vendor
 from __future__ import annotations
 
 import mimetypes
-from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from plantscout.model import TAXONOMY
 
 from ..deps import require_inspector
 from ..keys import Principal
+from ..page_files import CONTENT_SECURITY_POLICY, WEB_DIR
 from ..schemas.common import ERROR_RESPONSES
-from ..vocab import Role
+from ..schemas.operations import Me, Taxonomy
 
-WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 # Browsers refuse ES modules served as text/plain, which some Windows registries map .js to.
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
@@ -38,16 +36,13 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 router = APIRouter(tags=["field page"])
 
 
-@router.get("/v1/taxonomy", summary="Species names and field marks (zh/en) for the field page")
-def taxonomy() -> dict[str, Any]:
-    return {"labels": [label.as_dict() for label in TAXONOMY.values()]}
-
-
-class Me(BaseModel):
-    key_id: str
-    name: str
-    role: Role
-    unit: str | None
+@router.get(
+    "/v1/taxonomy",
+    response_model=Taxonomy,
+    summary="Species names and field marks (zh/en) for the field page",
+)
+def taxonomy() -> Taxonomy:
+    return Taxonomy(labels=[label.as_dict() for label in TAXONOMY.values()])
 
 
 @router.get("/v1/me", response_model=Me, responses=ERROR_RESPONSES, summary="Who this API key is")
@@ -55,27 +50,6 @@ def me(principal: Principal = Depends(require_inspector)) -> Me:
     return Me(
         key_id=principal.key_id, name=principal.name, role=principal.role, unit=principal.unit
     )
-
-
-# The page's own files only: no inline script, no eval, no plug-ins, no framing, and requests
-# to this origin alone. Leaflet positions its panes with inline ``style`` attributes, hence
-# 'unsafe-inline' for styles (which cannot run code). Should a stored value ever reach the DOM
-# as markup despite the page building every node with textContent, an injected handler or
-# script is refused by the browser instead of reading the API key from localStorage.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' blob: data:",
-        "connect-src 'self'",
-        "worker-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 
 
 class _WebFiles(StaticFiles):
@@ -89,8 +63,25 @@ class _WebFiles(StaticFiles):
         return response
 
 
+# Paths the API owns. The page's mount at ``/`` matches every path; left to it, a wrong
+# method on an API route got the static files' "405, Allow: GET, HEAD" (and a GET on a POST
+# route a 404) instead of the route's own 405 listing the methods it takes.
+API_PATHS = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
+
+
+class _PageMount(Mount):
+    """The page's files at ``/``, for every path the API does not own."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith(API_PATHS):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def mount_web(app: FastAPI) -> None:
     """Add the taxonomy route and serve the page at ``/``. Call after every other router:
     the mount at ``/`` answers whatever they do not."""
     app.include_router(router)
-    app.mount("/", _WebFiles(directory=WEB_DIR, html=True), name="web")
+    app.router.routes.append(
+        _PageMount("/", app=_WebFiles(directory=WEB_DIR, html=True), name="web")
+    )

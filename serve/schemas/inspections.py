@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import UploadFile
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
+from ..bounds import EARLIEST, RANGE_TEXT
 from ..vocab import EradicationMethod, ReviewState, SiteType
 from .common import ModelIdentity, Strict
 
@@ -130,6 +131,11 @@ class Inspection(BaseModel):
     location: Location
     observed_at: dt.datetime
     observed_at_source: str = Field(description="client, photo or server")
+    observed_at_rejected: str | None = Field(
+        None,
+        description="A client time outside 1900–2199 (a phone clock gone wrong), as sent: "
+        "ignored, so the record was filed with the photo or server time instead.",
+    )
     captured_at: dt.datetime | None
     received_at: dt.datetime
     verdict: str
@@ -160,8 +166,16 @@ class ReviewPatch(Strict):
     )
 
 
+def _storable_date(day: dt.date) -> dt.date:
+    """Before the stored range only: a date in the future is refused, with that reason, when
+    the patch is applied (the service knows today's date; a schema does not)."""
+    if day < EARLIEST.date():
+        raise ValueError(f"dates must lie in {RANGE_TEXT}")
+    return day
+
+
 class EradicationPatch(Strict):
-    date: dt.date
+    date: Annotated[dt.date, AfterValidator(_storable_date)]
     plants: int = Field(ge=0, le=10_000_000)
     area_m2: float | None = Field(None, ge=0, le=1e9)
     method: EradicationMethod

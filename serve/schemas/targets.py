@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
+from fastapi import UploadFile
 from pydantic import BaseModel, Field
+
+from .common import Strict
+
+
+class TargetImportForm(Strict):
+    """Multipart form of ``POST /v1/targets/import``."""
+
+    file: UploadFile = Field(description="GeoJSON FeatureCollection or CSV.")
+    issuer: str = Field(min_length=1, max_length=100, description="Who issued the targets.")
+    format: Literal["geojson", "csv"] | None = Field(
+        None, description="Default: from the file name, else from the first byte."
+    )
 
 
 class Target(BaseModel):

@@ -1,37 +1,30 @@
 """Inspections and targets as CSV, GeoJSON (RFC 7946) and KML, streamed in batches.
 
 Exports read in ``seq`` order in batches of a few hundred rows, so a season's worth of records
-streams in constant memory. CSV cells that a spreadsheet would run as a formula (text starting
-with = + - @) get a leading apostrophe: notes come from the field and exports are opened in
-Excel. GeoJSON positions are [lon, lat] in WGS 84 with no ``crs`` member (RFC 7946 §4);
-unlocated inspections are features with ``"geometry": null`` (§3.2). KML skips them (a
-Placemark without a place is useless on a map) and says how many it skipped.
+streams in constant memory. The encoding is ``plantscout.model.exports``, shared with the drone
+scan's outputs: CSV cells a spreadsheet would run as a formula get a leading apostrophe (notes
+come from the field and exports are opened in Excel), KML text is XML-safe whatever it holds,
+unlocated inspections are GeoJSON features with ``"geometry": null`` and are left off the KML
+map (which says how many).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from plantscout.model import exports as encoder
+
 from ..models import Inspection, Target
-from .filters import InspectionFilter
+from .filters import InspectionFilter, TargetFilter
 
 BATCH = 500
-MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "geojson": "application/geo+json",
-    "kml": "application/vnd.google-earth.kml+xml",
-}
-KML_NS = "http://www.opengis.net/kml/2.2"
+MEDIA_TYPES = encoder.MEDIA_TYPES
 VERDICT_COLOURS = {  # KML colours are aabbggrr
     "suspected": "ff0000ff",
     "review": "ff00a5ff",
@@ -164,6 +157,20 @@ def target_properties(row: Target, linked: dict[str, int]) -> dict[str, Any]:
 # -- batching ----------------------------------------------------------------------------
 
 
+def started(items: Iterator[Any]) -> Iterator[Any]:
+    """The same items, the first one fetched now, inside the request.
+
+    A streamed export sends its 200 and headers before the body; if the first query failed
+    only then, the client would get a 200 and a file cut short. Running it before the
+    response starts turns any such failure into a proper error status instead.
+    """
+    try:
+        first = next(items)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], items)
+
+
 def _batches(
     factory: sessionmaker[Session], query: Select, seq_column: Any
 ) -> Iterator[tuple[Session, list[Any]]]:
@@ -199,166 +206,30 @@ def inspection_batches(
 
 def target_batches(
     factory: sessionmaker[Session],
-    query: Select,
+    flt: TargetFilter,
     linked: Callable[[Session, list[str]], dict[str, int]],
 ) -> Iterator[list[tuple[Target, dict[str, Any]]]]:
-    for session, rows in _batches(factory, query, Target.seq):
+    for session, rows in _batches(factory, flt.apply(select(Target)), Target.seq):
         counts = linked(session, [r.id for r in rows])
         yield [(r, target_properties(r, counts)) for r in rows]
 
 
-# -- CSV -----------------------------------------------------------------------------------
+# -- encoding ------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(round(value, 7))
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text  # spreadsheet formula injection guard
-    return text
-
-
-def write_csv(
-    columns: tuple[str, ...], batches: Iterator[list[tuple[Any, dict[str, Any]]]]
-) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    buffer.write("\ufeff")  # BOM: Excel then reads UTF-8 (Chinese names) correctly
-    writer.writerow(columns)
-    yield buffer.getvalue()
+def _rows(batches: Iterator[list[tuple[Any, dict[str, Any]]]]) -> Iterator[tuple[Any, dict]]:
     for batch in batches:
-        buffer.seek(0)
-        buffer.truncate()
-        for _, props in batch:
-            writer.writerow([_cell(props[c]) for c in columns])
-        yield buffer.getvalue()
-
-
-# -- GeoJSON -------------------------------------------------------------------------------
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def _round_coords(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_round_coords(v) for v in value]
-    if isinstance(value, float):
-        return round(value, 7)
-    return value
-
-
-def write_geojson(
-    batches: Iterator[list[tuple[Any, dict[str, Any]]]],
-    geometry: Callable[[Any], dict[str, Any] | None],
-) -> Iterator[str]:
-    yield '{"type":"FeatureCollection","features":['
-    first = True
-    for batch in batches:
-        parts = []
-        for row, props in batch:
-            feature = {
-                "type": "Feature",
-                "id": props["id"],
-                "geometry": geometry(row),
-                "properties": {k: _json_value(v) for k, v in props.items()},
-            }
-            parts.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
-        if parts:
-            yield ("" if first else ",") + ",".join(parts)
-            first = False
-    yield "]}\n"
+        yield from batch
 
 
 def inspection_geometry(row: Inspection) -> dict[str, Any] | None:
     if row.lat is None or row.lon is None:
         return None
-    return {"type": "Point", "coordinates": [round(row.lon, 7), round(row.lat, 7)]}
+    return {"type": "Point", "coordinates": [row.lon, row.lat]}
 
 
 def target_geometry(row: Target) -> dict[str, Any]:
-    return {"type": row.geometry["type"], "coordinates": _round_coords(row.geometry["coordinates"])}
-
-
-# -- KML -----------------------------------------------------------------------------------
-
-
-def _kml_coords(positions: list[list[float]]) -> str:
-    return " ".join(f"{p[0]:.7f},{p[1]:.7f}" for p in positions)
-
-
-def _kml_polygon(rings: list[list[list[float]]]) -> str:
-    outer = f"<outerBoundaryIs><LinearRing><coordinates>{_kml_coords(rings[0])}</coordinates></LinearRing></outerBoundaryIs>"
-    inner = "".join(
-        f"<innerBoundaryIs><LinearRing><coordinates>{_kml_coords(r)}</coordinates></LinearRing></innerBoundaryIs>"
-        for r in rings[1:]
-    )
-    return f"<Polygon>{outer}{inner}</Polygon>"
-
-
-def _kml_geometry(geometry: dict[str, Any]) -> str:
-    kind, coords = geometry["type"], geometry["coordinates"]
-    if kind == "Point":
-        return f"<Point><coordinates>{coords[0]:.7f},{coords[1]:.7f}</coordinates></Point>"
-    if kind == "Polygon":
-        return _kml_polygon(coords)
-    return "<MultiGeometry>" + "".join(_kml_polygon(p) for p in coords) + "</MultiGeometry>"
-
-
-def _extended(props: dict[str, Any]) -> str:
-    items = "".join(
-        f'<Data name="{escape(k)}"><value>{escape(_cell(v))}</value></Data>'
-        for k, v in props.items()
-        if v is not None
-    )
-    return f"<ExtendedData>{items}</ExtendedData>"
-
-
-def write_kml(
-    title: str,
-    batches: Iterator[list[tuple[Any, dict[str, Any]]]],
-    *,
-    geometry: Callable[[Any], dict[str, Any] | None],
-    name: Callable[[dict[str, Any]], str],
-    style: Callable[[dict[str, Any]], str],
-    colours: dict[str, str],
-) -> Iterator[str]:
-    yield f'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="{KML_NS}"><Document><name>{escape(title)}</name>'
-    for key, colour in colours.items():
-        yield (
-            f'<Style id="{key}"><IconStyle><color>{colour}</color></IconStyle>'
-            f"<LineStyle><color>{colour}</color><width>2</width></LineStyle>"
-            f"<PolyStyle><color>{'66' + colour[2:]}</color></PolyStyle></Style>"
-        )
-    skipped = 0
-    for batch in batches:
-        parts = []
-        for row, props in batch:
-            geom = geometry(row)
-            if geom is None:
-                skipped += 1
-                continue
-            parts.append(
-                f'<Placemark id="{escape(props["id"])}"><name>{escape(name(props))}</name>'
-                f"<styleUrl>#{style(props)}</styleUrl>{_extended(props)}{_kml_geometry(geom)}</Placemark>"
-            )
-        yield "".join(parts)
-    if skipped:
-        yield (
-            "<Folder><name>Not mapped</name><description>"
-            f"{skipped} record(s) without a location are not shown.</description></Folder>"
-        )
-    yield "</Document></kml>\n"
+    return {"type": row.geometry["type"], "coordinates": row.geometry["coordinates"]}
 
 
 def kml_inspection_name(props: dict[str, Any]) -> str:
@@ -371,7 +242,8 @@ def kml_target_name(props: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Layer:
-    """What differs between the inspection and the target exports; the writers are shared."""
+    """What differs between the inspection and the target exports; the encoder is shared
+    (``plantscout.model.exports``, also used by the drone scan's outputs)."""
 
     title: str
     columns: tuple[str, ...]
@@ -396,17 +268,26 @@ TARGETS = Layer(
 
 def encode(
     fmt: str, batches: Iterator[list[tuple[Any, dict[str, Any]]]], layer: Layer
-) -> Iterator[str]:
-    """Stream one layer as CSV, GeoJSON or KML."""
+) -> Iterator[bytes]:
+    """Stream one layer as CSV, GeoJSON or KML, in chunks of UTF-8."""
+    rows = _rows(batches)
     if fmt == "csv":
-        return write_csv(layer.columns, batches)
+        return encoder.chunks(encoder.csv_rows(layer.columns, (p for _, p in rows), bom=True))
     if fmt == "geojson":
-        return write_geojson(batches, layer.geometry)
-    return write_kml(
-        layer.title,
-        batches,
-        geometry=layer.geometry,
-        name=layer.name,
-        style=lambda props: props[layer.style_key],
-        colours=layer.colours,
+        features = (
+            {"id": props["id"], "geometry": layer.geometry(row), "properties": props}
+            for row, props in rows
+        )
+        return encoder.chunks(encoder.geojson_features(features))
+    placemarks = (
+        encoder.Placemark(
+            id=props["id"],
+            name=layer.name(props),
+            style=props[layer.style_key],
+            data=props,
+            geometry=layer.geometry(row),
+        )
+        for row, props in rows
     )
+    styles = [encoder.KmlStyle(key, colour) for key, colour in layer.colours.items()]
+    return encoder.chunks(encoder.kml_document(layer.title, placemarks, styles=styles))

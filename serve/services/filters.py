@@ -1,4 +1,5 @@
-"""The inspection filters shared by the list, the exports and the reports, and the cursor.
+"""The inspection and target filters shared by the lists, the exports and the reports, and
+the cursor.
 
 Lists are ordered newest first by ``seq`` and paged by keyset (``seq < cursor``), so a page
 never repeats or skips a record while new ones arrive, and deep pages cost the same as the
@@ -15,11 +16,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from fastapi import Depends, Query
 from sqlalchemy import Select
 
+from ..bounds import EARLIEST, LATEST, MAX_SEQ, clamp_instant
 from ..deps import require_inspector
 from ..errors import Forbidden, Unprocessable
 from ..keys import Principal
-from ..models import Inspection
-from ..vocab import VERDICTS, ReviewState, Role
+from ..models import Inspection, Target
+from ..vocab import VERDICTS, ReviewState, Role, TargetStatus
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,19 @@ class InspectionFilter:
 def parse_instant(value: str | None, name: str, *, end: bool = False) -> datetime | None:
     """ISO date or datetime. A bare date means the whole day: ``until`` covers it entirely.
 
-    Datetimes without an offset are taken as UTC.
+    Datetimes without an offset are taken as UTC. The answer is aware but not converted to
+    UTC yet (``0001-01-01T00:00+05:00`` has no UTC value): :func:`parse_range` bounds it.
     """
     if value is None or value == "":
         return None
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            moment = datetime.combine(day, time(0), UTC)
-            return moment + timedelta(days=1) if end else moment
+            if end:
+                if day >= LATEST.date():
+                    return LATEST  # the day after would overflow; nothing is stored there
+                day += timedelta(days=1)
+            return datetime.combine(day, time(0), UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Unprocessable(
@@ -77,6 +83,21 @@ def parse_instant(value: str | None, name: str, *, end: bool = False) -> datetim
             details=[{"field": name, "message": "not an ISO 8601 date or datetime"}],
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_range(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``since`` (inclusive) and ``until`` (exclusive; a bare date includes its day), in UTC.
+
+    Bounds beyond the range the service stores are clamped to it (or dropped, at its outer
+    edges): every stored time lies inside, so the same records match, and year 1 or 9999
+    with an offset no longer overflows on the way to the database.
+    """
+    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
+    if start and stop and start >= stop:
+        raise Unprocessable("since must be before until")
+    start = None if start is None or start <= EARLIEST else clamp_instant(start)
+    stop = None if stop is None or stop >= LATEST else clamp_instant(stop)
+    return start, stop
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -127,9 +148,7 @@ def inspection_filter(
             f"verdict {bad[0]!r} is not one of {', '.join(VERDICTS)}",
             details=[{"field": "verdict", "message": f"unknown verdict {bad[0]!r}"}],
         )
-    start, stop = parse_instant(since, "since"), parse_instant(until, "until", end=True)
-    if start and stop and start >= stop:
-        raise Unprocessable("since must be before until")
+    start, stop = parse_range(since, until)
     return InspectionFilter(
         units=scoped_units(principal, unit),
         verdicts=tuple(verdict),
@@ -139,6 +158,55 @@ def inspection_filter(
         bbox=parse_bbox(bbox),
         target_id=target_id,
         inspector=inspector,
+    )
+
+
+@dataclass(frozen=True)
+class TargetFilter:
+    """The target filters shared by the list and the exports."""
+
+    own_unit: str | None  # inspectors: their unit's targets and unassigned ones
+    statuses: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    issuer: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    def apply(self, query: Select) -> Select:
+        if self.own_unit is not None:
+            query = query.where((Target.unit == self.own_unit) | Target.unit.is_(None))
+        if self.statuses:
+            query = query.where(Target.status.in_(self.statuses))
+        if self.units:
+            query = query.where(Target.unit.in_(self.units))
+        if self.issuer:
+            query = query.where(Target.issuer == self.issuer)
+        if self.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = self.bbox
+            query = query.where(
+                Target.max_lat >= min_lat,
+                Target.min_lat <= max_lat,
+                Target.max_lon >= min_lon,
+                Target.min_lon <= max_lon,
+            )
+        return query
+
+
+def target_filter(
+    principal: Principal = Depends(require_inspector),
+    status: list[TargetStatus] = Query(default=[]),
+    unit: list[str] = Query(default=[]),
+    issuer: str | None = Query(None, max_length=100),
+    bbox: str | None = Query(None, description="min_lon,min_lat,max_lon,max_lat"),
+) -> TargetFilter:
+    box = parse_bbox(bbox)
+    if box is not None and box[0] > box[2]:
+        raise Unprocessable("target bbox filters cannot cross the antimeridian")
+    return TargetFilter(
+        own_unit=None if principal.role.allows(Role.REVIEWER) else principal.unit,
+        statuses=tuple(s.value for s in status),
+        units=tuple(unit),
+        issuer=issuer,
+        bbox=box,
     )
 
 
@@ -154,8 +222,10 @@ def decode_cursor(cursor: str | None) -> int | None:
         version, _, number = text.partition(":")
         if version != "v1":
             raise ValueError
+        if not number.isdigit() or len(number) > 19:
+            raise ValueError
         seq = int(number)
-        if seq < 1:
+        if not 1 <= seq <= MAX_SEQ:  # a keyset position is a 64-bit sequence number
             raise ValueError
         return seq
     except (ValueError, UnicodeDecodeError, binascii.Error):

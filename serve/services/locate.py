@@ -6,7 +6,8 @@ disagreement between photo GPS and the device's position is kept and flagged abo
 it catches a photo taken elsewhere, or a device without a fix.
 
 Time priority: the time the client says the plant was seen > the earliest plausible photo
-capture time > the time the server received the record.
+capture time > the time the server received the record. Times outside the range the service
+stores (``bounds.py``) are ignored and flagged, never refused (see :func:`observed`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..bounds import storable_instant
 from ..geo import haversine_m
 from ..geotags import PhotoGeotags
 from ..vocab import LocationSource
@@ -63,18 +65,31 @@ def place(
     return Placement(None, None, None, LocationSource.NONE, None, None, None, False)
 
 
+@dataclass(frozen=True)
+class Observed:
+    at: datetime
+    source: str  # client, photo or server
+    captured: datetime | None  # earliest plausible photo capture time
+    rejected: str | None = None  # a client time the service cannot store, as sent
+
+
 def observed(
     client_time: datetime | None, photos: list[PhotoGeotags], received: datetime
-) -> tuple[datetime, str, datetime | None]:
-    """(observed_at, its source, earliest photo capture time)."""
+) -> Observed:
+    """When the plant was seen. A client time outside the stored range (a phone whose clock
+    says year 1 or 9999) is ignored and kept as text: refusing it would leave the record
+    stuck in the phone's queue forever, since the queue re-sends the same time."""
     plausible = [
         g.captured_at
         for g in photos
         if g.captured_at is not None and g.captured_at <= received + timedelta(days=1)
     ]
     captured = min(plausible) if plausible else None
+    rejected = None
     if client_time is not None:
-        return client_time, "client", captured
+        if storable_instant(client_time):
+            return Observed(client_time, "client", captured)
+        rejected = client_time.isoformat()
     if captured is not None:
-        return captured, "photo", captured
-    return received, "server", None
+        return Observed(captured, "photo", captured, rejected)
+    return Observed(received, "server", None, rejected)

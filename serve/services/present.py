@@ -52,6 +52,7 @@ def inspection(row: Inspection, *, with_scores: bool = False) -> s.Inspection:
         ),
         observed_at=row.observed_at,
         observed_at_source=row.observed_at_source,
+        observed_at_rejected=row.observed_at_rejected,
         captured_at=row.captured_at,
         received_at=row.received_at,
         verdict=row.verdict,

@@ -11,10 +11,12 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ..bounds import JsonRefused, load_json
 from ..errors import Unprocessable
 from ..geo import GeometryError, normalise_geometry
 
@@ -87,7 +89,13 @@ def parse_targets(data: bytes, fmt: str) -> list[TargetRow]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Unprocessable("the file is not UTF-8 text") from None
-    rows = _parse_geojson(text) if fmt == "geojson" else _parse_csv(text)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise Unprocessable(f"line {line} holds a NUL character: not a text file")
+    try:
+        rows = _parse_geojson(text) if fmt == "geojson" else _parse_csv(text)
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        raise Unprocessable(f"the CSV cannot be read: {exc}") from None
     if not rows:
         raise Unprocessable("the file holds no targets")
     return rows
@@ -149,9 +157,9 @@ def _check_unique(rows: list[tuple[int, TargetRow]], errors: _Errors) -> None:
 
 def _parse_geojson(text: str) -> list[TargetRow]:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Unprocessable(f"not valid JSON: {exc}") from None
+        doc = load_json(text)  # no NaN, no NUL, bounded nesting (bounds.py)
+    except JsonRefused as exc:
+        raise Unprocessable(str(exc)) from None
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
     elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
@@ -185,7 +193,11 @@ def _parse_csv(text: str) -> list[TargetRow]:
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise Unprocessable(f"the CSV header cannot be read: {exc}") from None
+    header = [h.strip().lower() for h in (fieldnames or [])]
     if not header:
         raise Unprocessable("the CSV has no header row")
     reader.fieldnames = header
@@ -196,7 +208,7 @@ def _parse_csv(text: str) -> list[TargetRow]:
             f"column holding GeoJSON); found: {', '.join(header)}"
         )
     errors, rows = _Errors(), []
-    for number, record in enumerate(reader, start=2):  # row 1 is the header
+    for number, record in _csv_records(reader):
         if number - 1 > MAX_ROWS:
             raise Unprocessable(f"more than {MAX_ROWS:,} targets in one file")
         if None in record:
@@ -207,9 +219,9 @@ def _parse_csv(text: str) -> list[TargetRow]:
         try:
             if props.get("geometry"):
                 try:
-                    geometry = json.loads(props["geometry"])
-                except json.JSONDecodeError:
-                    raise ValueError("the geometry column is not GeoJSON") from None
+                    geometry = load_json(props["geometry"])
+                except JsonRefused as exc:
+                    raise ValueError(f"the geometry column is not GeoJSON: {exc}") from None
             else:
                 lat = props.get("lat", props.get("latitude"))
                 lon = props.get("lon", props.get("longitude"))
@@ -224,3 +236,21 @@ def _parse_csv(text: str) -> list[TargetRow]:
     _check_unique(rows, errors)
     errors.raise_if_any("the CSV has bad rows")
     return [row for _, row in rows]
+
+
+def _csv_records(reader: csv.DictReader) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, record); a malformed row (e.g. a cell over the csv module's field limit,
+    131 072 characters) is a 422 naming the row, not a 500 from deep inside the reader."""
+    number = 1  # the header
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise Unprocessable(
+                f"the CSV cannot be read at row {number + 1}: {exc}. Nothing was imported.",
+                details=[{"row": number + 1, "issuer_id": None, "message": str(exc)}],
+            ) from None
+        number += 1
+        yield number, record

@@ -28,6 +28,7 @@ from ..models import Inspection, Target, utcnow
 from ..schemas.targets import ImportResult
 from ..vocab import ReviewState, Role, TargetStatus
 from . import audit
+from .filters import TargetFilter, encode_cursor
 from .target_files import TargetRow, detect_format, parse_targets
 
 _NOT_CONTROLLED = {ReviewState.LOOKALIKE.value, ReviewState.NOT_TARGET.value}
@@ -60,6 +61,27 @@ def _fields(row: TargetRow) -> dict[str, object]:
         "properties": row.properties,
         "content_hash": row.content_hash(),
     }
+
+
+def list_page(
+    session: Session, flt: TargetFilter, after: int | None, limit: int
+) -> tuple[list[Target], dict[str, int], str | None]:
+    """One page, oldest first: rows after the cursor, their linked counts, the next cursor."""
+    query = flt.apply(select(Target))
+    if after is not None:
+        query = query.where(Target.seq > after)
+    rows = list(session.scalars(query.order_by(Target.seq).limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = encode_cursor(rows[-1].seq) if more and rows else None
+    return rows, linked_counts(session, [r.id for r in rows]), next_cursor
+
+
+def linked_inspection_ids(session: Session, principal: Principal, target: Target) -> list[str]:
+    """Ids of the inspections linked to ``target`` that the key may see, oldest first."""
+    query = select(Inspection.id).where(Inspection.target_id == target.id)
+    if not principal.role.allows(Role.REVIEWER):
+        query = query.where(Inspection.unit == principal.unit)
+    return list(session.scalars(query.order_by(Inspection.seq)))
 
 
 def import_targets(

@@ -120,3 +120,25 @@ def test_csv_and_summary(results, tmp_path: Path) -> None:
     assert summary["frames"] == 3 and summary["frames_with_suspected_regions"] == 3
     assert summary["regions_located"]["ground"] >= 1
     assert "frames with suspected regions: 3" in (tmp_path / "summary.txt").read_text("utf-8")
+
+
+def test_a_frame_name_that_is_a_formula_or_holds_control_characters_is_neutralised(
+    results, tmp_path: Path
+) -> None:
+    """A drone file named like a spreadsheet formula must reach Excel as text, and control
+    characters in it must not make the KML unreadable (issue 12: one encoder for both)."""
+    from dataclasses import replace
+
+    from defusedxml import ElementTree
+
+    name = '=HYPERLINK("http://evil.example","open")\x01\x0b.jpg'
+    renamed = [replace(r, file=name) for r in results]
+    write_all(renamed, tmp_path)
+    with open(tmp_path / "detections.csv", newline="", encoding="utf-8") as handle:
+        frames = {row["frame"] for row in csv.DictReader(handle)}
+    assert frames == {"'" + name}
+    root = ElementTree.parse(tmp_path / "detections.kml").getroot()  # well-formed
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    values = [d.find("k:value", ns).text for d in root.iterfind(".//k:Data[@name='frame']", ns)]
+    assert values and all(v.startswith('=HYPERLINK("http://evil') for v in values)
+    assert all("\x01" not in v for v in values)

@@ -151,3 +151,57 @@ def test_the_bundle_is_asked_for_when_each_job_starts(
         jobs.stop()
     assert [m["name"] for m in first.summary["models"]] == ["tiny-test"]
     assert [m["name"] for m in second.summary["models"]] == ["other"]
+
+
+ADDER = """
+import sys, threading
+from pathlib import Path
+from plantscout.drone.jobs import ScanJobs
+
+root, job_id, tag, threads, each = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+jobs = ScanJobs(Path(root), None, start=False)
+acknowledged = []
+
+def add(t):
+    for i in range(each):
+        name = f"{tag}-{t}-{i}.jpg"
+        jobs.add_frames(job_id, [(name, name.encode() * 50)])
+        acknowledged.append(name)
+
+workers = [threading.Thread(target=add, args=(t,)) for t in range(threads)]
+for w in workers: w.start()
+for w in workers: w.join()
+print("\\n".join(acknowledged))
+"""
+
+
+def test_parallel_adds_from_two_processes_keep_every_acknowledged_frame(tmp_path: Path) -> None:
+    """Two server processes sharing the jobs folder, four request threads each: every frame
+    an add acknowledged is in the job, under its own number, and the count is exact."""
+    import subprocess
+    import sys
+
+    jobs = ScanJobs(tmp_path / "jobs", None, start=False)
+    job = jobs.submit([("first.jpg", b"first")], hold=True)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ADDER, str(tmp_path / "jobs"), job.id, tag, "4", "6"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("a", "b")
+    ]
+    acknowledged = {"first.jpg"}
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        acknowledged |= set(out.split())
+    assert len(acknowledged) == 1 + 2 * 4 * 6
+    status = jobs.status(job.id)
+    assert status.frames_total == len(acknowledged)
+    stored = sorted((tmp_path / "jobs" / job.id / "input").iterdir())
+    assert [p.name[:5] for p in stored] == [f"{i:05d}" for i in range(len(acknowledged))]
+    names = {p.name[6:] for p in stored}
+    assert names == acknowledged
+    for path in stored:  # each file holds its own frame, not another upload's bytes
+        assert path.read_bytes() in (b"first", path.name[6:].encode() * 50)

@@ -16,7 +16,6 @@ ROLES = ["inspector", "reviewer", "admin"]
 OPEN_ROUTES = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
-    ("GET", "/metrics"),
     ("GET", "/v1/taxonomy"),  # the field page's reference text (routers/web.py)
     # the public check page and tip-offs (routers/public.py, issue 15): rate-limited instead,
     # and shown to read no record in tests/serve/test_tips_public.py
@@ -92,6 +91,7 @@ MATRIX = [
     ("GET", "/v1/keys", "admin"),
     ("DELETE", "/v1/keys/{key}", "admin"),
     ("GET", "/v1/settings", "admin"),
+    ("GET", "/metrics", "admin"),
 ]
 
 

@@ -354,3 +354,55 @@ def test_a_bad_row_after_good_ones_rejects_the_whole_file(small_service) -> None
     assert_error(response, 422, mentions="row 4")
     assert response.json()["error"]["details"][0]["issuer_id"] == "A3"
     assert state(small_service) == before
+
+
+REPEATED = {
+    "form field": (
+        "POST",
+        "/v1/inspections",
+        {"site_type": ["farmland", "courtyard"]},
+        "site_type",
+    ),
+    "notes": (
+        "POST",
+        "/v1/inspections",
+        {"notes": ["first", "second"], "site_type": "farmland"},
+        "notes",
+    ),
+    "import issuer": ("POST", "/v1/targets/import", {"issuer": ["a", "b"]}, "issuer"),
+    "query limit": ("GET", "/v1/inspections?limit=1&limit=500", None, "limit"),
+    "query since": (
+        "GET",
+        "/v1/exports/inspections.csv?since=2025-01-01&since=2020-01-01",
+        None,
+        "since",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REPEATED))
+def test_a_field_given_twice_is_refused_not_silently_overwritten(small_service, case) -> None:
+    method, url, fields, name = REPEATED[case]
+    before = state(small_service)
+    who = "admin" if "import" in url else "reviewer" if method == "GET" else "inspector"
+    files = None
+    if fields is not None:
+        upload = "file" if "import" in url else "photos"
+        payload = b"id,lat,lon\nx,1,2\n" if "import" in url else photo("green", seed=77)
+        files = [(upload, ("a.png", payload, "image/png"))]
+    response = small_service.client.request(
+        method, url, data=fields, files=files, headers=small_service.auth(who)
+    )
+    assert_error(response, 422, "invalid", name)
+    assert "more than once" in response.json()["error"]["message"]
+    assert state(small_service) == before
+
+
+def test_list_filters_and_several_photos_may_repeat(small_service) -> None:
+    listed = small_service.client.get(
+        "/v1/inspections?unit=unit-a&unit=unit-b&verdict=clear&verdict=suspected",
+        headers=small_service.auth("reviewer"),
+    )
+    assert listed.status_code == 200, listed.text
+    filed = small_service.file(photos=[photo("green", seed=78), photo("red", seed=79)])
+    assert len(filed["photos"]) == 2

@@ -129,5 +129,7 @@ def test_fifty_clients_twenty_inspections_each(db_url: str, tmp_path: Path, tiny
         assert photos == CLIENTS * EACH
         assert per_unit == {f"unit-{u}": CLIENTS * EACH // 5 for u in range(5)}
         assert sum(1 for _ in services.store.iter_files()) == CLIENTS * EACH
-        metrics = httpx.get(f"{live.url}/metrics").text
+        with services.db.write() as session:
+            admin = mint_key(session, role=Role.ADMIN, name="ops", unit=None).key
+        metrics = httpx.get(f"{live.url}/metrics", headers={"X-API-Key": admin}).text
         assert "plantscout_inspection_replays_total 50.0" in metrics

@@ -259,3 +259,33 @@ def test_lookalike_label_is_inferred_from_what_the_model_raised(service) -> None
         headers=reviewer,
     )
     assert wrong.status_code == 422
+
+
+def test_an_idempotency_key_belongs_to_its_unit(service) -> None:
+    """Two units' phones both numbering their queue items "queue-item-1" must both file (the
+    key used to answer 409 "already used … another unit" to the second: its upload blocked,
+    and the other unit's record confirmed)."""
+    responses = {}
+    for who, seed in (("inspector", 61), ("inspector_b", 62)):
+        files = [("photos", ("a.png", photo("green", seed=seed), "image/png"))]
+        headers = {**service.auth(who), "Idempotency-Key": "queue-item-1"}
+        first = service.client.post(
+            "/v1/inspections", data={"site_type": "farmland"}, files=files, headers=headers
+        )
+        again = service.client.post(
+            "/v1/inspections", data={"site_type": "farmland"}, files=files, headers=headers
+        )
+        assert (first.status_code, again.status_code) == (201, 200), first.text
+        assert first.json()["id"] == again.json()["id"]
+        responses[who] = first.json()
+    assert responses["inspector"]["id"] != responses["inspector_b"]["id"]
+    assert {r["unit"] for r in responses.values()} == {"unit-a", "unit-b"}
+
+
+def test_an_id_in_use_elsewhere_answers_without_naming_units(service) -> None:
+    record_id = str(uuid.uuid4())
+    service.file(who="inspector", photos=[photo("green", seed=63)], id=record_id)
+    other = service.file(
+        who="inspector_b", photos=[photo("green", seed=64)], id=record_id, expect=409
+    )
+    assert "unit" not in other["error"]["message"]

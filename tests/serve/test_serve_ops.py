@@ -35,7 +35,7 @@ def test_health_readiness_and_metrics(service) -> None:
     assert checks["database"]["ok"] and checks["model"]["name"] == "tiny-test"
     record = service.file(photos=[photo("green", seed=1), photo("red", seed=2)])
     service.client.get(f"/v1/inspections/{record['id']}", headers=service.auth("inspector"))
-    text = service.client.get("/metrics").text
+    text = service.client.get("/metrics", headers=service.auth("admin")).text
     assert (
         'plantscout_http_requests_total{method="GET",route="/v1/inspections/{inspection_id}",status="200"} 1.0'
         in text
@@ -228,10 +228,10 @@ def test_graceful_shutdown_finishes_requests_in_flight(db_url, tmp_path, tiny_bu
     entered, release = threading.Event(), threading.Event()
     original = ScoringService.score
 
-    def slow_score(self, uploads):
+    def slow_score(self, uploads, **kwargs):
         entered.set()
         release.wait(timeout=60)
-        return original(self, uploads)
+        return original(self, uploads, **kwargs)
 
     monkeypatch.setattr(ScoringService, "score", slow_score)
     app = create_app(make_settings(db_url, tmp_path, tiny_bundle))
@@ -279,3 +279,37 @@ def test_data_dir_default_layout(tmp_path: Path, tiny_bundle, monkeypatch) -> No
         assert client.get("/readyz").status_code == 200
     assert (tmp_path / "var" / "plantscout.db").is_file()
     assert (tmp_path / "var" / "photos").is_dir()
+
+
+def test_metrics_need_the_metrics_token_or_an_admin_key(make_service) -> None:
+    token = "scrape-" + "s3cret" * 4
+    service = make_service(metrics_token=token)
+    assert service.client.get("/metrics").status_code == 401
+    assert service.client.get("/metrics", headers=service.auth("inspector")).status_code == 403
+    assert service.client.get("/metrics", headers=service.auth("reviewer")).status_code == 403
+    assert service.client.get("/metrics", headers=service.auth("admin")).status_code == 200
+    scraped = service.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert scraped.status_code == 200 and "plantscout_http_requests_total" in scraped.text
+    wrong = service.client.get("/metrics", headers={"Authorization": f"Bearer {token}x"})
+    assert wrong.status_code == 401
+    # Orchestrators' probes stay open.
+    assert service.client.get("/healthz").status_code == 200
+    assert service.client.get("/readyz").status_code == 200
+
+
+def test_every_response_forbids_content_type_sniffing(service) -> None:
+    """A photo download is served with the type the decoder found; a browser must not sniff
+    it into HTML. Every answer carries the header, errors and refusals included."""
+    record = service.file(photos=[photo("green", seed=3)])
+    answers = [
+        service.client.get(f"{record['photos'][0]['url']}", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections/nope", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections"),  # 401
+        service.client.get("/v1/exports/inspections.csv", headers=service.auth("inspector")),
+        service.client.get("/v1/inspections?unit=%00", headers=service.auth("inspector")),
+        service.client.get("/healthz"),
+        service.client.get("/"),
+    ]
+    assert [a.headers.get("x-content-type-options") for a in answers] == ["nosniff"] * 8
+    assert answers[0].status_code == 200 and answers[0].headers["content-type"] == "image/png"

@@ -137,3 +137,98 @@ def test_scan_post_files_records_in_the_real_service(db_url: str, tmp_path, tiny
     assert abs(record["location"]["lat"] - ground["lat"]) < 1e-6
     assert abs(record["location"]["lon"] - ground["lon"]) < 1e-6
     assert "Drone scan" in record["notes"] and record["site_type"] == "farmland"
+
+
+def test_parallel_frame_posts_to_a_held_job_lose_nothing(service) -> None:
+    """The hardening issue lost 12 acknowledged frames in 6 trials of concurrent posts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    auth = service.auth("inspector")
+    job_id = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("first.jpg", _frame(False, 0), "image/jpeg"))],
+        data={"hold": "true"},
+        headers=auth,
+    ).json()["id"]
+
+    def post(n: int) -> list[str]:
+        names = [f"post{n}-{k}.jpg" for k in range(2)]
+        files = [
+            ("frames", (name, _frame(False, 10 * n + k + 1), "image/jpeg"))
+            for k, name in enumerate(names)
+        ]
+        response = service.client.post(f"/v1/scan-jobs/{job_id}/frames", files=files, headers=auth)
+        assert response.status_code == 200, response.text
+        return names
+
+    with ThreadPoolExecutor(8) as pool:
+        acknowledged = {"first.jpg"} | {n for names in pool.map(post, range(24)) for n in names}
+    status = service.client.get(f"/v1/scan-jobs/{job_id}", headers=auth).json()
+    assert status["frames_total"] == len(acknowledged) == 49
+    folder = service.settings.data_dir / "scan-jobs" / job_id / "input"
+    stored = sorted(p.name for p in folder.iterdir())
+    assert {name[6:] for name in stored} == acknowledged
+    assert [name[:5] for name in stored] == [f"{i:05d}" for i in range(49)]
+
+
+def test_settings_that_cut_a_frame_into_too_many_tiles_are_refused(service) -> None:
+    """Tiny tiles at 0.8 overlap cost ≈ 30 CPU-s per frame on the one scan worker: such a
+    job is refused before it is queued, naming the frame and the tile count."""
+    auth = service.auth("inspector")
+    jobs_before = service.client.get("/v1/scan-jobs", headers=auth).json()["items"]
+    costly = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("DJI_0042.JPG", _frame(True, 1), "image/jpeg"))],
+        data={"tile_px": "32", "overlap": "0.8"},
+        headers=auth,
+    )
+    assert costly.status_code == 422, costly.text
+    error = costly.json()["error"]
+    assert "DJI_0042.JPG" in error["message"] and "tiles" in error["message"]
+    assert error["details"][0]["tiles"] > service.settings.scan_max_tiles_per_frame
+    assert service.client.get("/v1/scan-jobs", headers=auth).json()["items"] == jobs_before
+
+    # A held job with small tiles is fine for a small frame, not for a large one added later.
+    held = service.client.post(
+        "/v1/scan-jobs",
+        files=[("frames", ("small.jpg", _frame(False, 2), "image/jpeg"))],
+        data={"tile_px": "32", "overlap": "0", "hold": "true"},
+        headers=auth,
+    )
+    assert held.status_code == 202, held.text
+    big = Image.new("RGB", (2400, 2000), (128, 128, 128))
+    buffer = io.BytesIO()
+    big.save(buffer, "JPEG", quality=80)
+    added = service.client.post(
+        f"/v1/scan-jobs/{held.json()['id']}/frames",
+        files=[("frames", ("big.jpg", buffer.getvalue(), "image/jpeg"))],
+        headers=auth,
+    )
+    assert added.status_code == 422, added.text
+    status = service.client.get(f"/v1/scan-jobs/{held.json()['id']}", headers=auth).json()
+    assert status["frames_total"] == 1
+
+
+def test_job_status_and_outputs_name_frames_never_server_paths(service) -> None:
+    """Error summaries used to show where the server keeps its files (absolute paths)."""
+    auth = service.auth("inspector")
+    files = [
+        ("frames", ("good.jpg", _frame(True, 7), "image/jpeg")),
+        ("frames", ("broken.jpg", b"this is not an image", "image/jpeg")),
+    ]
+    job = service.client.post("/v1/scan-jobs", files=files, data={"tile_px": "128"}, headers=auth)
+    assert job.status_code == 202, job.text
+    status = _wait(service, job.json()["id"])
+    assert status["state"] == "done"
+    errors = status["summary"]["errors"]
+    assert [e["file"] for e in errors] == ["00001-broken.jpg"]
+    server_dir = str(service.settings.data_dir.resolve())
+    texts = [json.dumps(status)]
+    for name in ("detections.csv", "summary.json", "summary.txt", "detections.kml"):
+        response = service.client.get(status["links"]["outputs"][name], headers=auth)
+        texts.append(response.text)
+    assert all(
+        server_dir not in text
+        and "/scan-jobs/" not in text.replace(f"/v1/scan-jobs/{job.json()['id']}", "")
+        for text in texts
+    )

@@ -36,7 +36,7 @@ def test_checks_answer_429_with_retry_after_and_recover(make_service) -> None:
     assert _check(service, 3).status_code == 429
     time.sleep(wait + 0.2)
     assert _check(service, 4).status_code == 200
-    metrics = service.client.get("/metrics").text
+    metrics = service.client.get("/metrics", headers=service.auth("admin")).text
     assert 'plantscout_public_rate_limited_total{kind="check"} 2.0' in metrics
 
 

@@ -241,7 +241,10 @@ def test_the_honeypot_gets_a_receipt_and_stores_nothing(service) -> None:
         json={"code": response.json()["code"], "secret": response.json()["secret"]},
     )
     assert status.status_code == 404
-    assert b"plantscout_public_honeypot_total 1.0" in service.client.get("/metrics").content
+    assert (
+        b"plantscout_public_honeypot_total 1.0"
+        in service.client.get("/metrics", headers=service.auth("admin")).content
+    )
 
 
 def test_tip_photos_survive_the_orphan_sweep(make_service) -> None:

@@ -186,7 +186,7 @@ def test_triage_target_ground_check_confirmed_reward(service) -> None:
     assert week["received"] == 3 and week["new_groups"] == 1 and week["reward_amount_paid"] == 500
     assert "share_confirmed" in summary["definitions"]
 
-    metrics = service.client.get("/metrics").text
+    metrics = service.client.get("/metrics", headers=service.auth("admin")).text
     assert "plantscout_tips_share_confirmed 1.0" in metrics
     assert "plantscout_tips_reward_yuan_paid 500.0" in metrics
     assert "plantscout_tips_received_7d 3.0" in metrics

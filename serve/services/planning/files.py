@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ...bounds import JsonRefused, load_json
 from ...errors import Unprocessable
 
 MAX_ROWS = 50_000
@@ -255,10 +255,6 @@ def _canonical(key: str, aliases: dict[str, str]) -> str:
     )
 
 
-def _no_nan(value: str) -> Any:
-    raise ValueError(f"{value} is not a number JSON allows")
-
-
 def read_rows(
     data: bytes,
     filename: str | None,
@@ -277,9 +273,9 @@ def read_rows(
 
 def _geojson(body: str, aliases: dict[str, str]) -> list[RawRow]:
     try:
-        doc = json.loads(body, parse_constant=_no_nan)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise Unprocessable(f"not valid JSON: {exc}") from None
+        doc = load_json(body)  # no NaN, no NUL, bounded nesting (bounds.py)
+    except JsonRefused as exc:
+        raise Unprocessable(str(exc)) from None
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
     elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
@@ -335,9 +331,9 @@ def _csv(body: str, aliases: dict[str, str]) -> list[RawRow]:
             try:
                 if fields.get("geometry"):
                     try:
-                        geometry = json.loads(fields["geometry"], parse_constant=_no_nan)
-                    except (json.JSONDecodeError, ValueError):
-                        raise ValueError("the geometry column is not GeoJSON") from None
+                        geometry = load_json(fields["geometry"])
+                    except JsonRefused as exc:
+                        raise ValueError(f"the geometry column is not GeoJSON: {exc}") from None
                 elif (fields.get("lat") or "").strip() or (fields.get("lon") or "").strip():
                     lat = number(fields.get("lat"), "lat", -90, 90)
                     lon = number(fields.get("lon"), "lon", -180, 180)

@@ -19,8 +19,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from plantscout.model.exports import csv_cell  # the shared spreadsheet-formula guard
+
 from ...schemas import planning as s
-from ..exports import _cell as csv_cell  # the shared spreadsheet-formula guard
 from .report import SPECIES_ZH
 
 SUMMARY: list[tuple[str, str]] = [

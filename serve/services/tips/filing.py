@@ -29,8 +29,9 @@ from ...geotags import read_photo_geotags
 from ...models import utcnow
 from ...models_tips import Tip, TipPhoto
 from ...schemas.tips import TipForm
-from ...scoring import ScoredPhoto, Upload, read_uploads
+from ...scoring import ScoredPhoto
 from ...state import Services
+from ...uploads import Upload, accept_uploads
 from .. import audit, locate
 from . import codes
 from .grouping import assign_group
@@ -57,7 +58,7 @@ def fingerprint(uploads: list[Upload], form: TipForm) -> str:
     """Over the photos and every field the tipster typed or placed: what a retry repeats."""
     digest = hashlib.sha256()
     for upload in uploads:
-        digest.update(hashlib.sha256(upload.data).digest())
+        digest.update(bytes.fromhex(upload.sha256))
     fields = [
         _clean(form.place),
         _clean(form.description),
@@ -123,7 +124,7 @@ def receive_tip(services: Services, form: TipForm) -> Received:
     secret, made_here = _secret(form)
     record_id = str(form.id) if form.id else str(uuid.uuid4())
 
-    uploads = read_uploads(form.photos, settings.public_max_photo_bytes)
+    uploads = accept_uploads(form.photos, settings.public_max_photo_bytes)
     print_ = fingerprint(uploads, form)
     with services.db.read() as session:
         existing = session.scalar(select(Tip).where(Tip.id == record_id))
@@ -135,12 +136,13 @@ def receive_tip(services: Services, form: TipForm) -> Received:
     identity = None
     if uploads:
         scoring = services.require_scoring()
-        scored = scoring.score(uploads)
+        zone = services.camera_zone
+        scored = scoring.score(uploads, metadata=lambda data: read_photo_geotags(data, zone))
         combined = scoring.combined(scored)
         identity = scoring.identity
         for photo in scored:
             metrics.scores.labels(photo.score.verdict.value, "public_tip").inc()
-    tags = [read_photo_geotags(u.data, services.camera_zone) for u in uploads]
+    tags = [photo.metadata for photo in scored]
     device = (form.lat, form.lon, form.accuracy_m) if form.lat is not None else None
     placement = locate.place(
         device=device,  # type: ignore[arg-type]
@@ -149,9 +151,11 @@ def receive_tip(services: Services, form: TipForm) -> Received:
         conflict_m=settings.location_disagreement_m,
     )
     received = utcnow()
-    observed_at, observed_source, _captured = locate.observed(form.observed_at, tags, received)
+    # A phone clock at year 1 or 9999 is ignored (the tip keeps the photo or server time).
+    when = locate.observed(form.observed_at, tags, received)
+    observed_at, observed_source = when.at, when.source
     for photo in scored:  # durable before any row references them
-        services.store.put(photo.upload.data, photo.sha256)
+        services.store.put_stream(photo.upload.chunks(), photo.sha256, photo.upload.size)
     secret_hash = codes.hash_secret(secret)
     digests = [p.sha256 for p in scored]
 
@@ -186,7 +190,7 @@ def receive_tip(services: Services, form: TipForm) -> Received:
             TipPhoto(
                 position=index,
                 sha256=photo.sha256,
-                n_bytes=len(photo.upload.data),
+                n_bytes=photo.upload.size,
                 content_type=photo.content_type,
                 format=photo.score.image.format if photo.score.image else "",
                 width=photo.score.image.width if photo.score.image else 0,

@@ -5,13 +5,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...errors import NotFound
 from ...models import Target
 from ...models_tips import Tip
 from ...schemas import tips as s
 from ...schemas.common import ModelIdentity
+from ...state import Services
 from .. import audit
 from ..present import audit_entry
-from .state import TipState, states
+from . import codes
+from .state import TipState, state_of, states
 
 
 def photo_url(tip_id: str, position: int) -> str:
@@ -148,3 +151,18 @@ def public_status(row: Tip, state: TipState) -> s.PublicStatus:
             else None
         ),
     )
+
+
+def status_for(services: Services, code: str, secret: str) -> s.PublicStatus:
+    """The status a resident may see, or 404. An unknown code checks a dummy hash, so both
+    failures cost the same work and codes cannot be probed by timing."""
+    code = codes.normalise(code)
+    secret = codes.normalise(secret)
+    with services.db.read() as session:
+        row = (
+            session.scalar(select(Tip).where(Tip.code == code)) if codes.valid_code(code) else None
+        )
+        stored = row.secret_hash if row is not None else codes.DUMMY_HASH
+        if not codes.verify_secret(secret, stored) or row is None:
+            raise NotFound("no tip with this code and secret")
+        return public_status(row, state_of(session, row))

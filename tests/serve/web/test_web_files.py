@@ -13,7 +13,7 @@ import httpx
 from PIL import Image
 
 from plantscout.model import TAXONOMY
-from plantscout.serve.routers.web import WEB_DIR
+from plantscout.serve.page_files import WEB_DIR
 
 
 def test_page_manifest_and_service_worker_shell_are_served(live_server) -> None:

@@ -105,6 +105,7 @@ class OutOfSource:
                 familiarity=np.asarray(data["familiarity"]),
                 luma=np.asarray(data["luma"]),
                 epochs=list(meta["epochs"]),
+                key=meta["key"],
             )
 
 

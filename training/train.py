@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from plantscout.datasets import Record, manifest_hash
+from plantscout.datasets import Record, manifest_hash, read_records
 
 from .backbones import get_spec
 from .config import TrainConfig
@@ -598,7 +598,11 @@ def run_protocol(config: TrainConfig, splits: dict[str, Split], run_dir: Path, l
     from .export import OUT_OF_SOURCE_FILE
     from .oos import run_out_of_source
 
-    records = [r for name in ("train", "val", "test") for r in splits[name].records]
+    # Manifest order, as export and `evaluate --protocol out-of-source` read the records: the
+    # folds' fits depend on the order, and export reuses only predictions made in its order.
+    records = [r for r in read_records(config.data.manifest) if r.label in config.data.labels]
+    if len(records) != sum(len(splits[name].records) for name in ("train", "val", "test")):
+        raise ValueError(f"{config.data.manifest}: records outside train/val/test")
     log("out-of-source protocol: one head per held-out source family")
     oos = run_out_of_source(config, records, log=log)
     return oos.save(run_dir / OUT_OF_SOURCE_FILE)

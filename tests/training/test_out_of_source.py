@@ -51,6 +51,7 @@ def oos_export(tmp_path_factory, tiny_dataset: Path, tiny_overrides) -> Path:
         export_app, [str(root / "run"), "--parity-images", "5", "--no-plots", "--quiet"]
     )
     assert exported.exit_code == 0, exported.output
+    assert "missing or stale" not in exported.output  # export reuses train's predictions
     return root / "run" / "bundle"
 
 

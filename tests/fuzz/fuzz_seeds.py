@@ -474,6 +474,13 @@ def history_seeds() -> list[Seed]:
             None,
         ),
         Seed("C-history-nan", b"Cid,lat,lon,year,outcome\nH-1,nan,inf,2024,confirmed\n", None),
+        # Found by the first long history run: a NUL in a column the importer does not know
+        # was kept in the row's properties (PostgreSQL JSONB cannot store it).
+        Seed(
+            "C-history-nul-extra-column",
+            b"Cid,lat,lon,year,outcome,note2\nH,25,100,2024,confirmed,a\x00b\n",
+            "422",
+        ),
         Seed(
             "C-history-huge-plants",
             b"Cid,lat,lon,year,outcome,plants\nH,25,100,2024,confirmed," + b"9" * 5000 + b"\n",

@@ -264,6 +264,9 @@ def read_rows(
 ) -> tuple[list[RawRow], str]:
     """Rows of a GeoJSON FeatureCollection or a CSV, keys mapped to canonical names."""
     body, used = decode_text(data, encoding)
+    if "\x00" in body:  # PostgreSQL text and JSONB cannot hold it (an extra column kept it)
+        line = body.count("\n", 0, body.index("\x00")) + 1
+        raise Unprocessable(f"line {line} holds a NUL character: not a text file")
     fmt = fmt or detect_format(filename, data)
     rows = _geojson(body, aliases) if fmt == "geojson" else _csv(body, aliases)
     if not rows:

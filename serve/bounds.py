@@ -54,6 +54,13 @@ def clamp_instant(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def nul_line(text: str) -> int | None:
+    """The 1-based line of an imported file's first NUL character, or None: a file holding
+    one is refused whole (any of its cells could carry it to the database)."""
+    at = text.find("\x00")
+    return None if at < 0 else text.count("\n", 0, at) + 1
+
+
 def find_nul(value: Any, path: str = "") -> str | None:
     """The path (``a.b.2``) of the first string holding a NUL character, or a lone surrogate
     (text that is not Unicode: JSON's ``\\ud800`` escape makes one; no database encoding

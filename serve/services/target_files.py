@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..bounds import JsonRefused, load_json
+from ..bounds import JsonRefused, load_json, nul_line
 from ..errors import Unprocessable
 from ..geo import GeometryError, normalise_geometry
 
@@ -89,8 +89,7 @@ def parse_targets(data: bytes, fmt: str) -> list[TargetRow]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Unprocessable("the file is not UTF-8 text") from None
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
+    if (line := nul_line(text)) is not None:
         raise Unprocessable(f"line {line} holds a NUL character: not a text file")
     try:
         rows = _parse_geojson(text) if fmt == "geojson" else _parse_csv(text)

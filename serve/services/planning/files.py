@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ...bounds import JsonRefused, load_json
+from ...bounds import JsonRefused, load_json, nul_line
 from ...errors import Unprocessable
 
 MAX_ROWS = 50_000
@@ -264,8 +264,7 @@ def read_rows(
 ) -> tuple[list[RawRow], str]:
     """Rows of a GeoJSON FeatureCollection or a CSV, keys mapped to canonical names."""
     body, used = decode_text(data, encoding)
-    if "\x00" in body:  # PostgreSQL text and JSONB cannot hold it (an extra column kept it)
-        line = body.count("\n", 0, body.index("\x00")) + 1
+    if (line := nul_line(body)) is not None:
         raise Unprocessable(f"line {line} holds a NUL character: not a text file")
     fmt = fmt or detect_format(filename, data)
     rows = _geojson(body, aliases) if fmt == "geojson" else _csv(body, aliases)
